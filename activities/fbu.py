@@ -1,0 +1,61 @@
+"""FBU activities: the rule set in force, working-day deadlines, and the payment to the OCMW over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from schemas.activities import PaymentReceipt, PaymentRequest, RuleSetQuery, WorkingDaysQuery
+from schemas.fbu_rules import FbuRuleSet, NoRuleSetError, select_rule_set
+from vangnet.rulebook import load_fbu_rule_book
+from vangnet.working_days import add_working_days
+
+
+class FbuActivities:
+    def __init__(self, http: httpx.AsyncClient, payment_system_url: str, rules_file: Path | None = None) -> None:
+        self._http = http
+        self._payments_url = payment_system_url.rstrip("/") + "/payments"
+        self._rules_file = rules_file
+
+    @activity.defn(name="fbu_rule_set_on")
+    async def fbu_rule_set_on(self, query: RuleSetQuery) -> FbuRuleSet:
+        """The rule set in force on a date, read from the operator's rule file at the moment it is needed."""
+        try:
+            return select_rule_set(load_fbu_rule_book(self._rules_file), query.on)
+        except NoRuleSetError as exc:
+            raise ApplicationError(str(exc), type="NoRuleSet", non_retryable=True) from exc
+
+    @activity.defn(name="add_working_days")
+    async def add_working_days(self, query: WorkingDaysQuery) -> date:
+        return add_working_days(query.start, query.days)
+
+    @activity.defn(name="pay_claim")
+    async def pay_claim(self, request: PaymentRequest) -> PaymentReceipt:
+        """Book the payment with the payment system; the idempotency key makes every retry the same payment."""
+        body = {
+            "idempotency_key": request.idempotency_key,
+            "amount": str(request.amount),
+            "currency": "EUR",
+            "beneficiary": request.beneficiary,
+            "reference": request.reference,
+        }
+        try:
+            response = await self._http.post(self._payments_url, json=body, timeout=20)
+        except httpx.HTTPError as exc:
+            raise ApplicationError(
+                f"payment system unreachable: {type(exc).__name__}", type="PaymentUnavailable"
+            ) from exc
+        if response.status_code in (200, 201):
+            data = response.json()
+            return PaymentReceipt(payment_id=data["payment_id"], replayed=bool(data.get("replayed")))
+        if response.status_code in (400, 409, 422):
+            raise ApplicationError(
+                f"payment refused by the payment system ({response.status_code})",
+                type="PaymentRefused",
+                non_retryable=True,
+            )
+        raise ApplicationError(f"payment system answered {response.status_code}", type="PaymentUnavailable")

@@ -1,0 +1,87 @@
+"""The HTTP API: FastAPI app factory, request ids, metrics and error bodies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from api import claims_routes, fbu_routes, platform_routes
+from api.context import ApiContext
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+Vangnet follows FBU eviction-prevention and energy-arrears cases for OCMWs, Wonen-Vlaanderen and grid operators.
+
+Every write accepts an `Idempotency-Key` header: a repeated request with the same key is applied once.
+Errors are JSON `{"detail": "..."}` with a message meant for the social worker; `422` means the input is wrong,
+`409` that the step does not fit the case's current state, `404` that the case does not exist for you.
+"""
+
+
+def _friendly(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        msg = str(e.get("msg", ""))
+        out.append({"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                    "message": msg.removeprefix("Value error, ")})
+    return out
+
+
+def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callable[[], Awaitable[None]]]]] | None = None,
+               *, jwks: dict[str, Any] | None = None) -> FastAPI:
+    """Build the app; ``context_factory`` connects Temporal and PostgreSQL (tests pass their own)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        close: Callable[[], Awaitable[None]] | None = None
+        if context_factory is not None:
+            app.state.ctx, close = await context_factory()
+        yield
+        if close is not None:
+            await close()
+
+    app = FastAPI(title="Vangnet", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    registry = CollectorRegistry()
+    requests = Counter("vangnet_http_requests_total", "HTTP requests", ["method", "route", "status"],
+                       registry=registry)
+    latency = Histogram("vangnet_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+                        registry=registry)
+    app.state.metrics_registry = registry
+    app.state.jwks = jwks or {"keys": []}
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        requests.labels(request.method, template, str(response.status_code)).inc()
+        latency.labels(request.method, template).observe(time.perf_counter() - start)
+        response.headers["X-Request-ID"] = request_id
+        if response.status_code >= 500:
+            log.warning("request failed", method=request.method, route=template, status=response.status_code)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _friendly(list(exc.errors()))
+        summary = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
+        return JSONResponse({"detail": summary, "errors": problems}, status_code=422)
+
+    app.include_router(platform_routes.router)
+    app.include_router(fbu_routes.router)
+    app.include_router(claims_routes.router)
+    return app

@@ -1,0 +1,104 @@
+"""Claim routes: Wonen-Vlaanderen's inbox and decisions (all OCMWs), the OCMW's resubmission (own claims)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from api.context import ApiContext, get_context, require
+from api.fbu_routes import IdempotencyKey
+from api.updates import run_update
+from schemas.fbu import ClaimDecision, ResubmitClaim, StepResult
+from vangnet.tokens import Principal
+
+router = APIRouter(prefix="/v1/claims", tags=["Claims"])
+Ctx = Annotated[ApiContext, Depends(get_context)]
+WonenVlaanderen = Annotated[Principal, Depends(require("wonen-vlaanderen"))]
+Ocmw = Annotated[Principal, Depends(require("ocmw"))]
+ClaimStatus = Literal["claimed", "approved", "rejected", "paid"]
+
+
+class ClaimView(BaseModel):
+    """What Wonen-Vlaanderen needs to judge a claim: no names, national numbers or IBANs."""
+
+    claim_id: str
+    case_id: str
+    ocmw_id: str
+    claim_kind: str
+    status: str
+    payouts: list[dict[str, str]]
+    amount: str
+    rule_set_id: str
+    arrears_amount: str
+    agreement_version: int
+    agreement_in_force_on: date | None
+    submitted_on: date
+    attempt: int
+    decided_on: date | None
+    decision_reason: str | None
+    payment_id: str | None
+
+
+class ClaimPage(BaseModel):
+    items: list[ClaimView]
+    page: int
+    page_size: int
+    total: int
+
+
+def _view(r: object) -> ClaimView:
+    row = dict(r)  # type: ignore[call-overload]
+    return ClaimView(
+        claim_id=row["claim_id"], case_id=row["case_id"], ocmw_id=row["ocmw_id"], claim_kind=row["claim_kind"],
+        status=row["status"], payouts=json.loads(row["payouts"]), amount=str(row["amount"]),
+        rule_set_id=row["rule_set_id"], arrears_amount=str(row["arrears_amount"]),
+        agreement_version=row["agreement_version"], agreement_in_force_on=row["agreement_in_force_on"],
+        submitted_on=row["submitted_on"], attempt=row["attempt"], decided_on=row["decided_on"],
+        decision_reason=row["decision_reason"], payment_id=row["payment_id"],
+    )
+
+
+@router.get("", response_model=ClaimPage, summary="Claims inbox")
+async def list_claims(_: WonenVlaanderen, ctx: Ctx, status: ClaimStatus | None = None,
+                      page: Annotated[int, Query(ge=1)] = 1,
+                      page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> ClaimPage:
+    where, args = ("status = $1", [status]) if status else ("TRUE", [])
+    total = await ctx.pool.fetchval(f"SELECT count(*) FROM proj_claims WHERE {where}", *args)  # noqa: S608
+    rows = await ctx.pool.fetch(
+        f"SELECT * FROM proj_claims WHERE {where} ORDER BY submitted_on, claim_id "  # noqa: S608
+        f"LIMIT {page_size} OFFSET {(page - 1) * page_size}", *args)
+    return ClaimPage(items=[_view(r) for r in rows], page=page, page_size=page_size, total=total)
+
+
+async def _claim(ctx: ApiContext, claim_id: str) -> ClaimView:
+    row = await ctx.pool.fetchrow("SELECT * FROM proj_claims WHERE claim_id = $1", claim_id)
+    if row is None:
+        raise HTTPException(404, "No such claim.")
+    return _view(row)
+
+
+@router.get("/{claim_id}", response_model=ClaimView, summary="One claim")
+async def get_claim(claim_id: str, _: WonenVlaanderen, ctx: Ctx) -> ClaimView:
+    return await _claim(ctx, claim_id)
+
+
+@router.post("/{claim_id}/decision", response_model=StepResult, summary="Approve or reject a claim",
+             responses={404: {"description": "No such claim"}, 409: {"description": "Not awaiting a decision"}})
+async def decide(claim_id: str, body: ClaimDecision, _: WonenVlaanderen, ctx: Ctx,
+                 idempotency_key: IdempotencyKey = None) -> StepResult:
+    await _claim(ctx, claim_id)
+    return await run_update(ctx.client, claim_id, "decide", body, StepResult, idempotency_key)
+
+
+@router.post("/{claim_id}/resubmit", response_model=StepResult, summary="Resubmit a rejected claim (OCMW)",
+             responses={404: {"description": "No such claim"}, 409: {"description": "Not rejected"}})
+async def resubmit(claim_id: str, body: ResubmitClaim, principal: Ocmw, ctx: Ctx,
+                   idempotency_key: IdempotencyKey = None) -> StepResult:
+    claim = await _claim(ctx, claim_id)
+    if claim.ocmw_id != principal.org:
+        raise HTTPException(404, "No such claim.")
+    return await run_update(ctx.client, claim_id, "resubmit", body, StepResult, idempotency_key)

@@ -1,0 +1,52 @@
+"""What the API needs at run time, created once per process (one Temporal client, one pool)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
+
+from vangnet.settings import Settings
+from vangnet.tokens import Principal, Role, TokenError, TokenVerifier
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    client: Client
+    pool: asyncpg.Pool
+    verifier: TokenVerifier
+    task_queue: str
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext | None = getattr(request.app.state, "ctx", None)
+    if ctx is None:
+        raise HTTPException(503, "The service is starting; try again in a moment.")
+    return ctx
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `vangnet token --role ROLE [--org ID]`.")
+
+
+def require(*roles: Role):  # type: ignore[no-untyped-def]
+    """Dependency: a verified token with one of ``roles``; 401 without one, 403 for another role."""
+
+    def dependency(
+        creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        ctx: ApiContext = Depends(get_context),
+    ) -> Principal:
+        if creds is None:
+            raise HTTPException(401, "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            principal = ctx.verifier.verify(creds.credentials)
+        except TokenError as exc:
+            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+        if principal.role not in roles:
+            raise HTTPException(403, f"This needs one of the roles: {', '.join(roles)}.")
+        return principal
+
+    return dependency

@@ -1,0 +1,245 @@
+"""FBU case routes for the OCMW (own cases only; another organisation's case answers 404)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from pydantic import BaseModel
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from api import documents
+from api.context import ApiContext, get_context, require
+from api.updates import rpc_to_http, run_update
+from schemas.calendar import brussels_date
+from schemas.events import StoredEvent
+from schemas.fbu import (
+    CaseStatus,
+    CloseCase,
+    DeclareStableHousing,
+    DraftAgreement,
+    FbuCaseInput,
+    FbuCaseState,
+    OpenFbuCase,
+    RecordRepayment,
+    RefuseSignature,
+    SignAgreement,
+    StepResult,
+)
+from schemas.fbu_rules import NoRuleSetError, check_eligibility, select_rule_set
+from vangnet import eventstore
+from vangnet.rulebook import load_fbu_rule_book
+from vangnet.tokens import Principal
+from workflows.fbu_case import FbuCaseWorkflow
+
+router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
+Ocmw = Annotated[Principal, Depends(require("ocmw"))]
+Ctx = Annotated[ApiContext, Depends(get_context)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200,
+           description="Repeat a request with the same key and it is applied once; the first answer is returned."),
+]
+CASE_NAMESPACE = uuid.UUID("6f2b1c1e-8f5e-4a59-9a35-3f1f7b7c2a10")
+
+
+class CaseCreated(BaseModel):
+    case_id: str
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    status: str
+    closing_reason: str | None
+    rule_set_id: str | None
+    rental_market: str
+    municipality_nis: str
+    arrears_amount: str
+    opened_on: date
+    agreement_version: int
+    repaid_total: str
+    paid_total: str
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    page: int
+    page_size: int
+    total: int
+
+
+def today_brussels() -> date:
+    return brussels_date(datetime.now(UTC))
+
+
+async def owned_case(ctx: ApiContext, principal: Principal, case_id: str) -> None:
+    """404 unless the case exists and belongs to the caller's organisation: ids cannot be probed."""
+    owner = await ctx.pool.fetchval(
+        "SELECT ocmw_id FROM case_registry WHERE case_id = $1 AND kind = 'fbu'", case_id)
+    if owner is None or owner != principal.org:
+        raise HTTPException(404, "No such case.")
+
+
+@router.post("/cases", status_code=201, response_model=CaseCreated, summary="Open an FBU case")
+async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_key: IdempotencyKey = None
+                    ) -> CaseCreated:
+    today = today_brussels()
+    if body.arrears.since > today:
+        raise HTTPException(422, f"The arrears date {body.arrears.since} lies in the future.")
+    try:
+        rule_set = select_rule_set(load_fbu_rule_book(ctx.settings.fbu_rules_file), today)
+    except NoRuleSetError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    eligibility = check_eligibility(
+        rule_set, market=body.dwelling.rental_market, arrears_amount=body.arrears.amount,
+        arrears_since=body.arrears.since, monthly_rent=body.dwelling.monthly_rent,
+    )
+    if not eligibility.eligible:
+        raise HTTPException(422, "This case is not eligible for the fund: " + " ".join(eligibility.reasons))
+    if idempotency_key:
+        case_id = "fbu-" + uuid.uuid5(CASE_NAMESPACE, f"{principal.org}:{idempotency_key}").hex
+    else:
+        case_id = "fbu-" + uuid.uuid4().hex
+    assert principal.org is not None
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        inserted = await conn.fetchval(
+            "INSERT INTO case_registry (case_id, kind, ocmw_id) VALUES ($1, 'fbu', $2) "
+            "ON CONFLICT DO NOTHING RETURNING case_id", case_id, principal.org)
+        if inserted is None:
+            return CaseCreated(case_id=case_id)  # the same request, repeated
+        await conn.execute(
+            "INSERT INTO fbu_parties (case_id, tenant, landlord, dwelling_address) VALUES ($1, $2, $3, $4)",
+            case_id, body.tenant.model_dump_json(), body.landlord.model_dump_json(), body.dwelling.address)
+        try:
+            handle = await ctx.client.start_workflow(
+                FbuCaseWorkflow.run,
+                FbuCaseInput(
+                    case_id=case_id, ocmw_id=principal.org, rental_market=body.dwelling.rental_market,
+                    municipality_nis=body.dwelling.municipality_nis, monthly_rent=body.dwelling.monthly_rent,
+                    arrears_amount=body.arrears.amount, arrears_since=body.arrears.since,
+                ),
+                id=case_id,
+                task_queue=ctx.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+            await handle.execute_update(FbuCaseWorkflow.opened, id="opened", result_type=StepResult)
+        except RPCError as exc:
+            raise rpc_to_http(exc) from exc
+    return CaseCreated(case_id=case_id)
+
+
+@router.get("/cases", response_model=CasePage, summary="List the OCMW's FBU cases")
+async def list_cases(principal: Ocmw, ctx: Ctx, status: CaseStatus | None = None,
+                     page: Annotated[int, Query(ge=1)] = 1,
+                     page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
+    where, args = "ocmw_id = $1", [principal.org]
+    if status:
+        where += " AND status = $2"
+        args.append(status)
+    total = await ctx.pool.fetchval(f"SELECT count(*) FROM proj_fbu_cases WHERE {where}", *args)  # noqa: S608
+    rows = await ctx.pool.fetch(
+        f"SELECT * FROM proj_fbu_cases WHERE {where} ORDER BY opened_on DESC, case_id "  # noqa: S608
+        f"LIMIT {page_size} OFFSET {(page - 1) * page_size}", *args)
+    items = [CaseSummary(
+        case_id=r["case_id"], status=r["status"], closing_reason=r["closing_reason"], rule_set_id=r["rule_set_id"],
+        rental_market=r["market"], municipality_nis=r["municipality_nis"], arrears_amount=str(r["arrears_amount"]),
+        opened_on=r["opened_on"], agreement_version=r["agreement_version"], repaid_total=str(r["repaid_total"]),
+        paid_total=str(r["paid_total"]),
+    ) for r in rows]
+    return CasePage(items=items, page=page, page_size=page_size, total=total)
+
+
+async def case_state(ctx: ApiContext, case_id: str) -> FbuCaseState:
+    try:
+        state: FbuCaseState = await ctx.client.get_workflow_handle(case_id).query(
+            FbuCaseWorkflow.state, result_type=FbuCaseState)
+    except RPCError as exc:
+        raise rpc_to_http(exc) from exc
+    return state
+
+
+@router.get("/cases/{case_id}", response_model=FbuCaseState, summary="One case: status, agreement, plan, payouts")
+async def get_case(case_id: str, principal: Ocmw, ctx: Ctx) -> FbuCaseState:
+    await owned_case(ctx, principal, case_id)
+    return await case_state(ctx, case_id)
+
+
+@router.get("/cases/{case_id}/events", response_model=list[StoredEvent], summary="The case's domain events, in order")
+async def get_events(case_id: str, principal: Ocmw, ctx: Ctx) -> list[StoredEvent]:
+    await owned_case(ctx, principal, case_id)
+    return await eventstore.case_events(ctx.pool, case_id)
+
+
+def _step(name: str, model: type[BaseModel], summary: str, path: str, method: Literal["put", "post"] = "post"
+          ) -> None:
+    async def handler(case_id: str, body: Any, principal: Ocmw, ctx: Ctx,
+                      idempotency_key: IdempotencyKey = None) -> StepResult:
+        await owned_case(ctx, principal, case_id)
+        return await run_update(ctx.client, case_id, name, body, StepResult, idempotency_key)
+
+    handler.__annotations__["body"] = model
+    getattr(router, method)(
+        f"/cases/{{case_id}}/{path}", response_model=StepResult, summary=summary, name=name,
+        responses={404: {"description": "No such case"}, 409: {"description": "Step out of order"},
+                   422: {"description": "Invalid input"}},
+    )(handler)
+
+
+_step("draft_agreement", DraftAgreement, "Draft or amend the agreement and its repayment plan", "agreement", "put")
+_step("sign", SignAgreement, "Record one party's signature", "signatures")
+_step("refuse", RefuseSignature, "Record that a party refuses to sign", "refusals")
+_step("record_repayment", RecordRepayment, "Record a repayment by the tenant", "repayments")
+_step("declare_stable_housing", DeclareStableHousing, "Declare a stable housing situation", "stable-housing")
+_step("close", CloseCase, "Close the case", "close")
+
+
+async def _parties(ctx: ApiContext, case_id: str) -> dict[str, Any]:
+    row = await ctx.pool.fetchrow("SELECT * FROM fbu_parties WHERE case_id = $1", case_id)
+    if row is None:
+        raise HTTPException(404, "No such case.")
+    return {"tenant": json.loads(row["tenant"]), "landlord": json.loads(row["landlord"]),
+            "address": row["dwelling_address"]}
+
+
+@router.get("/cases/{case_id}/documents/agreement", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}}, summary="The agreement as PDF (Dutch)")
+async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
+    await owned_case(ctx, principal, case_id)
+    state = await case_state(ctx, case_id)
+    if state.agreement is None:
+        raise HTTPException(409, "No agreement has been drafted for this case yet.")
+    parties = await _parties(ctx, case_id)
+    pdf = documents.render_agreement_pdf(documents.AgreementDocument(
+        case_id=case_id, ocmw_name=f"OCMW {state.ocmw_id}", ocmw_id=state.ocmw_id,
+        tenant_name=parties["tenant"]["name"], tenant_address=parties["address"],
+        landlord_name=parties["landlord"]["name"], arrears_amount=state.arrears_amount,
+        arrears_since=state.arrears_since, landlord_payment=state.agreement.landlord_payment,
+        plan=[(i.due_on, i.amount) for i in state.agreement.plan], version=state.agreement.version,
+        signatures=[(s.party, s.signed_on, s.evidence) for s in state.agreement.signatures],
+        rule_set_id=state.rule_set_id or "", generated_on=today_brussels(),
+    ))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="begeleidingsovereenkomst-{case_id}.pdf"'})
+
+
+@router.get("/cases/{case_id}/documents/vredegerecht-letter", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}},
+            summary="Information letter to the justice of the peace after a landlord's refusal (Dutch)")
+async def vredegerecht_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
+    await owned_case(ctx, principal, case_id)
+    state = await case_state(ctx, case_id)
+    if state.refusal is None or state.refusal.party != "landlord":
+        raise HTTPException(409, "The letter exists only when the landlord refused to sign.")
+    parties = await _parties(ctx, case_id)
+    pdf = documents.render_vredegerecht_letter_pdf(documents.VredegerechtLetter(
+        case_id=case_id, ocmw_name=f"OCMW {state.ocmw_id}", tenant_name=parties["tenant"]["name"],
+        tenant_address=parties["address"], landlord_name=parties["landlord"]["name"],
+        arrears_amount=state.arrears_amount, refused_on=state.refusal.refused_on,
+        refusal_reason=state.refusal.reason, generated_on=today_brussels(),
+    ))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="brief-vredegerecht-{case_id}.pdf"'})

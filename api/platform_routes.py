@@ -1,0 +1,63 @@
+"""Health, metrics and the embedded identity provider's public keys."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+from api.context import ApiContext, get_context
+
+router = APIRouter(tags=["Platform"])
+Ctx = Annotated[ApiContext, Depends(get_context)]
+
+
+async def _temporal(ctx: ApiContext) -> bool:
+    return await ctx.client.service_client.check_health(timeout=timedelta(seconds=2))
+
+
+async def _postgres(ctx: ApiContext) -> bool:
+    return await ctx.pool.fetchval("SELECT 1", timeout=2) == 1
+
+
+async def _worker(ctx: ApiContext) -> bool:
+    response = await ctx.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=ctx.client.namespace,
+        task_queue=TaskQueue(name=ctx.task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    ))
+    return len(response.pollers) > 0
+
+
+async def _check(probe: Any, ctx: ApiContext) -> str:
+    try:
+        return "ok" if await asyncio.wait_for(probe(ctx), timeout=3) else "down"
+    except Exception:
+        return "down"
+
+
+@router.get("/healthz", summary="Status of Temporal, PostgreSQL and the worker; 503 when one is down")
+async def healthz(ctx: Ctx) -> JSONResponse:
+    temporal, postgres, worker = await asyncio.gather(
+        _check(_temporal, ctx), _check(_postgres, ctx), _check(_worker, ctx))
+    body = {"status": "ok" if temporal == postgres == worker == "ok" else "degraded",
+            "temporal": temporal, "postgres": postgres, "worker": worker}
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics of the API", response_class=Response)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/idp/.well-known/jwks.json", summary="Public keys of the embedded identity provider")
+async def jwks(request: Request) -> dict[str, Any]:
+    keys: dict[str, Any] = request.app.state.jwks
+    return keys

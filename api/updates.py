@@ -1,0 +1,50 @@
+"""Turning an HTTP step into a Temporal update, and Temporal's answers into HTTP statuses.
+
+The client's ``Idempotency-Key`` becomes the update id, so a retried request returns the first answer and adds
+nothing to the case. Validator refusals map to 409 (step out of order) or 422 (bad input) with their message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from fastapi import HTTPException
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+T = TypeVar("T", bound=BaseModel)
+
+STATUS_FOR_TYPE = {"InvalidInput": 422, "StepOutOfOrder": 409}
+
+
+def update_id(name: str, idempotency_key: str | None) -> str:
+    return f"{name}:{idempotency_key}" if idempotency_key else f"{name}:{uuid.uuid4()}"
+
+
+async def run_update(client: Client, workflow_id: str, name: str, arg: BaseModel, result_type: type[T],
+                     idempotency_key: str | None) -> T:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        result: Any = await handle.execute_update(name, arg, id=update_id(name, idempotency_key),
+                                                  result_type=result_type)
+        return result  # type: ignore[no-any-return]
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR_TYPE:
+            raise HTTPException(STATUS_FOR_TYPE[cause.type], cause.message) from exc
+        raise HTTPException(500, "The step failed inside the engine; it was not applied.") from exc
+    except RPCError as exc:
+        raise rpc_to_http(exc) from exc
+
+
+def rpc_to_http(exc: RPCError) -> HTTPException:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        if "completed" in exc.message.lower():
+            return HTTPException(409, "This case or claim has ended; no further steps are possible.")
+        return HTTPException(404, "Not found.")
+    if exc.status == RPCStatusCode.FAILED_PRECONDITION or "already completed" in exc.message.lower():
+        return HTTPException(409, "This case or claim has ended; no further steps are possible.")
+    return HTTPException(503, "The workflow engine is unavailable; nothing was changed. Try again.")

@@ -1,0 +1,29 @@
+"""Inputs and outputs of activities (one model each, so fields can be added without breaking histories)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+
+class RuleSetQuery(BaseModel):
+    on: date
+
+
+class WorkingDaysQuery(BaseModel):
+    start: date
+    days: int
+
+
+class PaymentRequest(BaseModel):
+    idempotency_key: str
+    amount: Decimal
+    beneficiary: str
+    reference: str
+
+
+class PaymentReceipt(BaseModel):
+    payment_id: str
+    replayed: bool

@@ -1,0 +1,211 @@
+"""Shared fixtures: real PostgreSQL (embedded), the time-skipping test server, the dev server, the payment
+simulator over real HTTP, a worker and an API client with tokens per role."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from api.context import ApiContext
+from simulators.payments.app import create_app as create_payment_app
+from vangnet.converter import data_converter
+from vangnet.db import migrate
+from vangnet.embedded import bin_path, start_postgres
+from vangnet.settings import Settings
+from vangnet.tokens import TokenVerifier, issue, jwks, load_or_create_key
+from worker.main import activities_for, build_worker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_root() -> Iterator[str]:
+    """One embedded PostgreSQL server for the whole run; each test module gets its own database."""
+    tmp = Path(tempfile.mkdtemp(prefix="vgt-", dir="/tmp"))
+    server, dsn = start_postgres(tmp / "pg")
+    yield dsn
+    server.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def create_database(root_dsn: str) -> str:
+    name = "t_" + uuid.uuid4().hex[:12]
+    conn = await asyncpg.connect(root_dsn)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    dsn = root_dsn.replace("/vangnet?", f"/{name}?")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return dsn
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def database(pg_root: str) -> str:
+    """A fresh, migrated database per test module."""
+    return await create_database(pg_root)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(database, min_size=1, max_size=10)
+    yield p
+    await p.close()
+
+
+# ---- Temporal ------------------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(), test_server_existing_path=bin_path("temporal-test-server"))
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(), dev_server_existing_path=bin_path("temporal"),
+        dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=50"])
+    yield env
+    await env.shutdown()
+
+
+# ---- Payment simulator over real HTTP -------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def serve_in_thread(app: Any) -> LiveServer:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    return LiveServer(url=f"http://127.0.0.1:{port}", app=app, server=server, thread=thread)
+
+
+@pytest.fixture(scope="session")
+def payment_system() -> Iterator[LiveServer]:
+    live = serve_in_thread(create_payment_app(None, seed=7))
+    yield live
+    live.stop()
+
+
+# ---- Worker and API -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def key_file() -> Path:
+    return Path(tempfile.mkdtemp(prefix="vgt-keys-")) / "issuer.pem"
+
+
+@pytest.fixture(scope="session")
+def settings(key_file: Path, payment_system: LiveServer) -> Settings:
+    return Settings(token_private_key_file=key_file, payment_system_url=payment_system.url,
+                    temporal_task_queue="unused", worker_metrics_port=0)
+
+
+@asynccontextmanager
+async def running_worker(client: Client, pool: asyncpg.Pool, settings: Settings, task_queue: str,
+                         **kwargs: Any) -> AsyncIterator[Worker]:
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(client, task_queue, activities_for(pool, http, settings), **kwargs)
+        async with worker:
+            yield worker
+
+
+@dataclass
+class Stack:
+    """A worker on its own task queue plus an API client against the same Temporal and database."""
+
+    env: WorkflowEnvironment
+    pool: asyncpg.Pool
+    api: httpx.AsyncClient
+    task_queue: str
+    settings: Settings
+
+    def token(self, role: str, org: str | None = None) -> dict[str, str]:
+        key = load_or_create_key(self.settings.key_file)
+        t = issue(key, issuer=self.settings.token_issuer, audience=self.settings.token_audience, role=role, org=org)
+        return {"Authorization": f"Bearer {t}"}
+
+
+@asynccontextmanager
+async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Stack]:
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    key = load_or_create_key(settings.key_file)
+    ctx = ApiContext(settings=settings, client=env.client, pool=pool, task_queue=task_queue,
+                     verifier=TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key))
+    app = create_app(jwks=jwks(key))
+    app.state.ctx = ctx
+    async with running_worker(env.client, pool, settings, task_queue), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://vangnet.test"
+    ) as api:
+        yield Stack(env=env, pool=pool, api=api, task_queue=task_queue, settings=settings)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stack(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Stack]:
+    async with make_stack(ts_env, pool, settings) as s:
+        yield s
+
+
+async def eventually(probe: Any, within: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll an async probe until it returns something truthy (for effects that follow a step)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(interval)

@@ -1,0 +1,93 @@
+"""A whole FBU case on the time-skipping server, through the API, from opening to tranche 2 paid."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from schemas.calendar import brussels_date
+from tests.conftest import Stack, eventually
+from tests.fbu_helpers import OCMW, agreement_body, ok, open_body
+
+
+async def today(stack: Stack):
+    return brussels_date(await stack.env.get_current_time())
+
+
+async def test_case_from_opening_to_tranche_2_paid(stack: Stack, payment_system) -> None:
+    ocmw, wv = stack.token("ocmw", OCMW), stack.token("wonen-vlaanderen")
+    api = stack.api
+    case_id = (await ok(await api.post("/v1/fbu/cases", json=open_body(), headers=ocmw), 201))["case_id"]
+    start = await today(stack)
+    body = agreement_body(Decimal("2400.00"), Decimal("600.00"), 6, start + timedelta(days=10))
+    step = await ok(await api.put(f"/v1/fbu/cases/{case_id}/agreement", json=body, headers=ocmw))
+    assert step["status"] == "awaiting_signatures"
+    for party in ("landlord", "tenant", "ocmw"):
+        step = await ok(await api.post(f"/v1/fbu/cases/{case_id}/signatures",
+                                       json={"party": party, "evidence": "signed at the OCMW"}, headers=ocmw))
+    assert step["status"] == "in_force"
+
+    case = await ok(await api.get(f"/v1/fbu/cases/{case_id}", headers=ocmw))
+    assert case["rule_set_id"] == "fbu-2022"
+    assert [(p["kind"], p["amount"], p["status"]) for p in case["payouts"]] == [
+        ("forfait", "422.00", "claimed"), ("tranche_1", "1080.00", "claimed")]
+
+    async def inbox_claim(kind: str):
+        page = await ok(await api.get("/v1/claims", params={"status": "claimed"}, headers=wv))
+        return next((c for c in page["items"] if c["case_id"] == case_id and c["claim_kind"] == kind), None)
+
+    claim = await eventually(lambda: inbox_claim("initial"))
+    assert claim["amount"] == "1502.00" and claim["rule_set_id"] == "fbu-2022"
+    step = await ok(await api.post(f"/v1/claims/{claim['claim_id']}/decision",
+                                   json={"decision": "approve"}, headers=wv))
+    assert step["status"] == "approved"
+
+    async def paid(kinds: set[str]):
+        c = await ok(await api.get(f"/v1/fbu/cases/{case_id}", headers=ocmw))
+        return c if {p["kind"] for p in c["payouts"] if p["status"] == "paid"} >= kinds else None
+
+    await eventually(lambda: paid({"forfait", "tranche_1"}))
+
+    # The tenant pays every instalment on its due date; the engine proposes stable housing when the plan is done.
+    for item in body["plan"]:
+        now = await today(stack)
+        due = __import__("datetime").date.fromisoformat(item["due_on"])
+        await stack.env.sleep(timedelta(days=(due - now).days))
+        await ok(await api.post(f"/v1/fbu/cases/{case_id}/repayments",
+                                json={"amount": item["amount"], "paid_on": item["due_on"]}, headers=ocmw))
+    await stack.env.sleep(timedelta(days=2))
+
+    async def proposed():
+        c = await ok(await api.get(f"/v1/fbu/cases/{case_id}", headers=ocmw))
+        return c if c["stable_housing_proposed_on"] else None
+
+    case = await eventually(proposed)
+    assert case["plan_progress"]["completed"] is True
+    assert case["plan_progress"]["consecutive_kept"] == 6
+
+    step = await ok(await api.post(f"/v1/fbu/cases/{case_id}/stable-housing",
+                                   json={"reason": "Plan completed, rent paid on time"}, headers=ocmw))
+    assert step["status"] == "stable_housing"
+    claim2 = await eventually(lambda: inbox_claim("tranche_2"))
+    assert claim2["amount"] == "360.00"
+    await ok(await api.post(f"/v1/claims/{claim2['claim_id']}/decision", json={"decision": "approve"}, headers=wv))
+
+    async def closed():
+        c = await ok(await api.get(f"/v1/fbu/cases/{case_id}", headers=ocmw))
+        return c if c["status"] == "closed" else None
+
+    case = await eventually(closed)
+    assert case["closing_reason"] == "completed"
+
+    events = await ok(await api.get(f"/v1/fbu/cases/{case_id}/events", headers=ocmw))
+    types = [e["type"] for e in events]  # type: ignore[index]
+    assert types[:5] == ["CaseOpened", "AgreementDrafted", "AgreementSigned", "AgreementSigned", "AgreementSigned"]
+    for expected in ("AgreementInForce", "ClaimSubmitted", "ClaimApproved", "PayoutPaid", "RepaymentRecorded",
+                     "StableHousingProposed", "StableHousingDeclared", "CaseClosed"):
+        assert expected in types
+    assert types.count("PayoutPaid") == 2 and types[-1] == "CaseClosed"
+
+    payments = (await ok(await __import__("httpx").AsyncClient().get(
+        f"{payment_system.url}/payments", params={"beneficiary": OCMW})))["payments"]
+    refs = [p for p in payments if case_id in p["reference"]]
+    assert sorted(p["amount"] for p in refs) == ["1502.00", "360.00"]

@@ -1,0 +1,371 @@
+"""The ``vangnet`` command line.
+
+Every command reports a configuration problem as one line on stderr and exits with status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from vangnet.settings import Settings, get_settings
+
+app = typer.Typer(help="Vangnet: FBU and energy-arrears case engine on Temporal.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+rules_app = typer.Typer(help="Inspect the dated rule sets.", no_args_is_help=True)
+projections_app = typer.Typer(help="Maintain the read models built from the event log.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(projections_app, name="projections")
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"vangnet: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body; known failures become one clear line, Ctrl-C a quiet exit."""
+    from vangnet.db import MigrationError
+    from vangnet.embedded import EmbeddedError
+    from vangnet.rulebook import RuleBookError
+    from vangnet.runtime import ConfigError
+    from vangnet.tokens import TokenError
+
+    try:
+        return fn()
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    except (ConfigError, EmbeddedError, MigrationError, TokenError, RuleBookError) as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{exc.strerror or exc} ({getattr(exc, 'filename', '') or 'network'})") from None
+    except Exception as exc:
+        if type(exc).__module__.startswith(("asyncpg", "temporalio")):
+            raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise
+
+
+def _setup(console: bool = False) -> Settings:
+    from vangnet.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging("console" if console else settings.log_format, settings.log_level)
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    settings = _setup()
+
+    async def run() -> None:
+        import asyncpg
+
+        from vangnet.db import migrate as apply
+        from vangnet.runtime import check_database, database_url
+
+        url = database_url(settings)
+        await check_database(url)
+        conn = await asyncpg.connect(url)
+        try:
+            done = await apply(conn)
+        finally:
+            await conn.close()
+        typer.echo(f"migrations applied: {len(done)}" + (f" ({', '.join(m.name for m in done)})" if done else ""))
+
+    guarded(lambda: asyncio.run(run()))
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker (workflows and activities) on the task queue."""
+    settings = _setup()
+
+    async def run() -> None:
+        from vangnet.runtime import check_database, database_url
+        from worker.main import run_worker
+
+        url = database_url(settings)
+        await check_database(url)
+        await run_worker(settings, url)
+
+    guarded(lambda: asyncio.run(run()))
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API."""
+    settings = _setup()
+
+    def run() -> None:
+        import uvicorn
+
+        from api.app import create_app
+        from vangnet.embedded import require_free_port
+        from vangnet.runtime import api_context_factory
+        from vangnet.tokens import jwks, load_or_create_key
+
+        require_free_port(settings.api_host, settings.api_port, "API")
+        keys = None if settings.token_jwks_url else jwks(load_or_create_key(settings.key_file))
+        application = create_app(api_context_factory(settings), jwks=keys)
+        uvicorn.run(application, host=settings.api_host, port=settings.api_port, log_config=None,
+                    access_log=False)
+
+    guarded(run)
+
+
+@app.command("sim-payments")
+def sim_payments(
+    port: Annotated[int | None, typer.Option(help="Port (default: the payment_sim_port setting).")] = None,
+) -> None:
+    """Run the Wonen-Vlaanderen payment system simulator (faults: PAYSIM_* variables or PUT /faults)."""
+    settings = _setup()
+
+    def run() -> None:
+        import uvicorn
+
+        from simulators.payments.app import config_from_env, create_app
+        from vangnet.embedded import require_free_port
+
+        cfg = config_from_env()
+        listen = port or settings.payment_sim_port
+        require_free_port("127.0.0.1", listen, "payment simulator")
+        db = cfg.db_path or str((settings.var_dir / "payments.sqlite3").resolve())
+        application = create_app(db, error_rate=cfg.error_rate, latency_ms=cfg.latency_ms,
+                                 commit_then_fail_rate=cfg.commit_then_fail_rate, seed=cfg.seed)
+        uvicorn.run(application, host="127.0.0.1", port=listen, log_config=None, access_log=False)
+
+    guarded(run)
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="ocmw, ocmw-coordinator, wonen-vlaanderen, netbeheerder, auditor, admin")],
+    org: Annotated[str | None, typer.Option(help="The OCMW or netbeheerder id, e.g. ocmw-44021.")] = None,
+    subject: Annotated[str | None, typer.Option(help="The user the token is for.")] = None,
+) -> None:
+    """Print a bearer token from the embedded identity provider."""
+    settings = get_settings()
+
+    def run() -> None:
+        from vangnet.tokens import TokenError, issue, load_or_create_key
+
+        if settings.token_jwks_url:
+            raise TokenError("an external identity provider is configured; get tokens from it")
+        key = load_or_create_key(settings.key_file)
+        typer.echo(issue(key, issuer=settings.token_issuer, audience=settings.token_audience, role=role, org=org,
+                         subject=subject, ttl_seconds=settings.token_ttl_seconds))
+
+    guarded(run)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """List the FBU rule sets with the dates they apply to."""
+    settings = get_settings()
+
+    def run() -> None:
+        from vangnet.rulebook import load_fbu_rule_book
+
+        book = load_fbu_rule_book(settings.fbu_rules_file)
+        for rs in book.rule_sets:
+            until = rs.valid_until.isoformat() if rs.valid_until else "open-ended"
+            typer.echo(json.dumps({"id": rs.id, "submitted_from": rs.valid_from.isoformat(),
+                                   "submitted_until": until, "source": rs.source}))
+
+    guarded(run)
+
+
+def _parse_date(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{what} must be a date like 2026-11-23, not '{value}'") from None
+
+
+def _parse_amount(value: str, what: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise fail(f"{what} must be an amount like 1250.00, not '{value}'") from None
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise fail(f"{what} must be positive with at most two decimals")
+    return amount
+
+
+@rules_app.command("fbu")
+def rules_fbu(
+    submitted_on: Annotated[str, typer.Option(help="Submission date of the signed agreement (YYYY-MM-DD).")],
+    arrears: Annotated[str, typer.Option(help="Arrears amount in euro.")],
+    monthly_rent: Annotated[str | None, typer.Option(help="Monthly rent, for the 2–6 months check.")] = None,
+    market: Annotated[str, typer.Option(help="private | svk | social")] = "private",
+    arrears_since: Annotated[str | None, typer.Option(help="When the arrears arose (default: submission date).")] = None,
+) -> None:
+    """Print the rule set, eligibility and the three payout amounts for a submission, as JSON."""
+    settings = get_settings()
+    on = _parse_date(submitted_on, "--submitted-on")
+    amount = _parse_amount(arrears, "--arrears")
+    rent = _parse_amount(monthly_rent, "--monthly-rent") if monthly_rent else None
+    since = _parse_date(arrears_since, "--arrears-since") if arrears_since else on
+    if market not in ("private", "svk", "social"):
+        raise fail("--market must be private, svk or social")
+
+    def run() -> None:
+        from schemas.fbu_rules import NoRuleSetError, check_eligibility, compute_payouts, select_rule_set
+        from vangnet.rulebook import load_fbu_rule_book
+
+        book = load_fbu_rule_book(settings.fbu_rules_file)
+        try:
+            rs = select_rule_set(book, on)
+        except NoRuleSetError as exc:
+            raise fail(str(exc)) from None
+        out: dict[str, Any] = {"rule_set": rs.model_dump(mode="json")}
+        if rent is not None:
+            el = check_eligibility(rs, market=market, arrears_amount=amount, arrears_since=since,  # type: ignore[arg-type]
+                                   monthly_rent=rent)
+            out["eligibility"] = el.model_dump(mode="json")
+        else:
+            out["eligibility"] = {"eligible": None, "reasons": ["Give --monthly-rent to check the arrears months."]}
+        out["payouts"] = compute_payouts(rs, amount).model_dump(mode="json")
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+
+    guarded(run)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild() -> None:
+    """Replay the whole event log into fresh read models."""
+    settings = _setup()
+
+    async def run() -> None:
+        import asyncpg
+
+        from vangnet import projections
+        from vangnet.runtime import check_database, database_url
+
+        url = database_url(settings)
+        await check_database(url)
+        conn = await asyncpg.connect(url)
+        try:
+            total = await conn.fetchval("SELECT count(*) FROM domain_events")
+            start = time.monotonic()
+
+            def progress(n: int) -> None:
+                typer.echo(f"\rreplayed {n}/{total} events", nl=False, err=True)
+
+            n = await projections.rebuild(conn, progress)
+            typer.echo(f"\nrebuilt {', '.join(projections.TABLES)} from {n} events in "
+                       f"{time.monotonic() - start:.1f} s", err=True)
+        finally:
+            await conn.close()
+
+    guarded(lambda: asyncio.run(run()))
+
+
+@app.command()
+def dev() -> None:
+    """Start the whole system on its embedded default, in the foreground; Ctrl-C stops everything."""
+    settings = _setup(console=True)
+    guarded(lambda: _dev(settings))
+
+
+def _dev(settings: Settings) -> None:
+    from vangnet.embedded import child_env, port_in_use, require_free_port, start_postgres, start_temporal
+
+    for port, what in ((settings.api_port, "API"), (settings.payment_sim_port, "payment simulator"),
+                       (settings.worker_metrics_port, "worker metrics")):
+        if port:
+            require_free_port("127.0.0.1", port, what)
+    var = settings.var_dir.resolve()
+    var.mkdir(parents=True, exist_ok=True)
+    pg: Any = None
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        if settings.embedded_database:
+            typer.echo("starting embedded PostgreSQL …", err=True)
+            pg, dsn = start_postgres(var / "pg")
+        else:
+            dsn = settings.database_url or ""
+        env_values = {"VANGNET_DATABASE_URL": dsn, "VANGNET_TEMPORAL_ADDRESS": settings.temporal_target,
+                      "VANGNET_VAR_DIR": str(var), "VANGNET_LOG_FORMAT": "console"}
+        env = child_env(**env_values)
+        me = [sys.executable, "-m", "vangnet.cli"]
+        subprocess.run([*me, "migrate"], env=env, check=True)  # noqa: S603
+        if settings.embedded_temporal:
+            typer.echo("starting embedded Temporal dev server …", err=True)
+            procs.append(("temporal", start_temporal(
+                var / "temporal.db", port=settings.embedded_temporal_port,
+                ui_port=settings.embedded_temporal_ui_port, namespace=settings.temporal_namespace)))
+        for name, args in (("payments", ["sim-payments"]), ("worker", ["worker"]), ("api", ["api"])):
+            procs.append((name, subprocess.Popen([*me, *args], env=env)))  # noqa: S603
+        deadline = time.monotonic() + 60
+        while not port_in_use(settings.api_host, settings.api_port):
+            _exited(procs)
+            if time.monotonic() > deadline:
+                raise fail("the API did not start within 60 s")
+            time.sleep(0.2)
+        ui = (f"http://127.0.0.1:{settings.embedded_temporal_ui_port}" if settings.embedded_temporal
+              else "(external cluster)")
+        typer.secho(
+            "\nVangnet is running (Ctrl-C stops everything)\n"
+            f"  API            http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /healthz)\n"
+            f"  Temporal UI    {ui}\n"
+            f"  Temporal       {settings.temporal_target}  namespace {settings.temporal_namespace}\n"
+            f"  PostgreSQL     {'embedded in ' + str(var / 'pg') if pg else 'external'}\n"
+            f"  Payments sim   http://127.0.0.1:{settings.payment_sim_port}/payments\n"
+            f"  Worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics\n"
+            "  Token          vangnet token --role ocmw --org ocmw-44021\n",
+            fg=typer.colors.GREEN, err=True)
+        while True:
+            _exited(procs)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        typer.echo("\nstopping …", err=True)
+    finally:
+        _stop(procs)
+        if pg is not None:
+            try:
+                pg.cleanup()
+            except Exception as exc:
+                typer.echo(f"PostgreSQL stop: {exc}", err=True)
+
+
+def _exited(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for name, proc in procs:
+        if proc.poll() is not None:
+            raise fail(f"the {name} process stopped (exit code {proc.returncode}); stopping the rest")
+
+
+def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    """Stop children in reverse start order: SIGTERM, then SIGKILL after 10 s."""
+    for _, proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for _, proc in reversed(procs):
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()
+
+
+if __name__ == "__main__":
+    main()

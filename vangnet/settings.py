@@ -1,0 +1,79 @@
+"""Runtime settings, read from the environment (prefix ``VANGNET_``) or a ``.env`` file.
+
+When no Temporal address or database URL is set, ``vangnet dev`` starts the embedded ones under ``var_dir``;
+when they are set, nothing embedded starts and the same code runs against a cluster and a managed database.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VANGNET_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(Path("var"), description="Where the embedded servers keep their state.")
+
+    # Temporal
+    temporal_address: str | None = Field(None, description="host:port of a Temporal frontend; unset = embedded.")
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "vangnet"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    embedded_temporal_port: int = 7233
+    embedded_temporal_ui_port: int = 8233
+
+    # PostgreSQL
+    database_url: str | None = Field(None, description="PostgreSQL DSN; unset = embedded server in var/pg.")
+    database_pool_min: int = 1
+    database_pool_max: int = 10
+
+    # HTTP
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    worker_metrics_port: int = Field(9464, description="Temporal SDK Prometheus endpoint on the worker; 0 = off.")
+
+    # Identity: the embedded issuer signs with a key under var/keys; production sets an issuer and its JWKS URL.
+    token_issuer: str = "http://127.0.0.1:8000/idp"  # noqa: S105 - a URL, not a secret
+    token_audience: str = "vangnet"  # noqa: S105 - a name, not a secret
+    token_ttl_seconds: int = 8 * 3600
+    token_private_key_file: Path | None = None
+    token_jwks_url: str | None = None
+
+    # Rules: operator-maintained data files (default: the packaged rule sets)
+    fbu_rules_file: Path | None = None
+
+    # External systems
+    payment_system_url: str = "http://127.0.0.1:8101"
+    payment_sim_port: int = 8101
+    ocmw_names_file: Path | None = None
+
+    log_format: str = Field("json", description="json | console")
+    log_level: str = "info"
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.embedded_temporal_port}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.token_private_key_file or self.var_dir / "keys" / "issuer.pem"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

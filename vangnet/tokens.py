@@ -1,0 +1,100 @@
+"""Bearer tokens: the embedded identity provider's signing key, issuing (``vangnet token``) and verifying.
+
+Tokens are RS256 JWTs with issuer, audience, expiry, a role and an organisation. The embedded default keeps
+its key under ``var/keys``; production configures an issuer and its JWKS URL and never signs locally.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+Role = Literal["ocmw", "ocmw-coordinator", "wonen-vlaanderen", "netbeheerder", "auditor", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+ORG_ROLES = ("ocmw", "ocmw-coordinator", "netbeheerder")
+
+
+class TokenError(ValueError):
+    """The token is missing, malformed, expired, or not ours."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    org: str | None
+
+
+def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise TokenError(f"{path} does not hold an RSA private key")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.chmod(0o600)
+    return key
+
+
+def key_id(key: rsa.RSAPrivateKey) -> str:
+    n = key.public_key().public_numbers().n
+    return uuid.uuid5(uuid.NAMESPACE_OID, str(n)).hex[:16]
+
+
+def jwks(key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update({"kid": key_id(key), "use": "sig", "alg": "RS256"})
+    return {"keys": [jwk]}
+
+
+def issue(key: rsa.RSAPrivateKey, *, issuer: str, audience: str, role: str, org: str | None,
+          subject: str | None = None, ttl_seconds: int = 3600, now: float | None = None) -> str:
+    if role not in ROLES:
+        raise TokenError(f"unknown role '{role}'; choose one of: {', '.join(ROLES)}")
+    if role in ORG_ROLES and not org:
+        raise TokenError(f"role '{role}' needs --org (the OCMW or netbeheerder id)")
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer, "aud": audience, "sub": subject or f"{role}:{org or 'central'}:user",
+        "iat": issued, "exp": issued + ttl_seconds, "role": role,
+    }
+    if org:
+        claims["org"] = org
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id(key)})
+
+
+class TokenVerifier:
+    """Checks signature, issuer, audience and expiry; the role and organisation come only from the token."""
+
+    def __init__(self, *, issuer: str, audience: str, key: rsa.RSAPrivateKey | None = None,
+                 jwks_url: str | None = None) -> None:
+        self._issuer, self._audience = issuer, audience
+        self._public = key.public_key() if key is not None else None
+        self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            signing_key: Any = self._public
+            if self._jwks is not None:
+                signing_key = self._jwks.get_signing_key_from_jwt(token).key
+            claims = jwt.decode(token, signing_key, algorithms=["RS256"], audience=self._audience,
+                                issuer=self._issuer, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+        except jwt.PyJWTError as exc:
+            raise TokenError(f"invalid token: {exc}") from exc
+        role = claims.get("role")
+        if role not in ROLES:
+            raise TokenError("invalid token: unknown role")
+        org = claims.get("org")
+        if role in ORG_ROLES and not org:
+            raise TokenError("invalid token: this role needs an organisation")
+        return Principal(subject=str(claims["sub"]), role=role, org=org)

@@ -1,0 +1,66 @@
+"""The worker process: hosts the workflows and activities on the task queue, with SDK metrics for Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from contextlib import AsyncExitStack, suppress
+from typing import Any
+
+import httpx
+import pydantic
+import structlog
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from activities.fbu import FbuActivities
+from vangnet.db import create_pool
+from vangnet.settings import Settings
+from vangnet.temporal_client import connect
+from worker.sandbox import workflow_runner
+from workflows.fbu_case import FbuCaseWorkflow
+from workflows.fbu_claim import FbuClaimWorkflow
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow)
+
+
+def activities_for(pool: Any, http: httpx.AsyncClient, settings: Settings) -> list[Any]:
+    events = EventActivities(pool)
+    fbu = FbuActivities(http, settings.payment_system_url, settings.fbu_rules_file)
+    return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.pay_claim]
+
+
+def build_worker(client: Client, task_queue: str, activities: list[Any], **kwargs: Any) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities,
+        workflow_runner=workflow_runner(),
+        workflow_failure_exception_types=[pydantic.ValidationError],
+        max_concurrent_activities=50,
+        **kwargs,
+    )
+
+
+def metrics_runtime(port: int) -> Runtime | None:
+    if not port:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+        bind_address=f"127.0.0.1:{port}", durations_as_seconds=True)))
+
+
+async def run_worker(settings: Settings, database_url: str) -> None:
+    client = await connect(settings, runtime=metrics_runtime(settings.worker_metrics_port))
+    async with AsyncExitStack() as stack:
+        pool = await create_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max)
+        stack.push_async_callback(pool.close)
+        http = await stack.enter_async_context(httpx.AsyncClient())
+        worker = build_worker(client, settings.temporal_task_queue, activities_for(pool, http, settings))
+        log.info("worker started", task_queue=settings.temporal_task_queue, metrics_port=settings.worker_metrics_port)
+        with suppress(asyncio.CancelledError):
+            await worker.run()
