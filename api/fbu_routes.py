@@ -90,13 +90,14 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
     today = today_brussels()
     if body.arrears.since > today:
         raise HTTPException(422, f"The arrears date {body.arrears.since} lies in the future.")
+    book = load_fbu_rule_book(ctx.settings.fbu_rules_file)
     try:
-        rule_set = select_rule_set(load_fbu_rule_book(ctx.settings.fbu_rules_file), today)
+        rule_set = select_rule_set(book, today)
     except NoRuleSetError as exc:
         raise HTTPException(422, str(exc)) from exc
     eligibility = check_eligibility(
         rule_set, market=body.dwelling.rental_market, arrears_amount=body.arrears.amount,
-        arrears_since=body.arrears.since, monthly_rent=body.dwelling.monthly_rent,
+        arrears_since=body.arrears.since, monthly_rent=body.dwelling.monthly_rent, book=book,
     )
     if not eligibility.eligible:
         raise HTTPException(422, "This case is not eligible for the fund: " + " ".join(eligibility.reasons))
@@ -218,9 +219,11 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
         tenant_name=parties["tenant"]["name"], tenant_address=parties["address"],
         landlord_name=parties["landlord"]["name"], arrears_amount=state.arrears_amount,
         arrears_since=state.arrears_since, landlord_payment=state.agreement.landlord_payment,
-        plan=[(i.due_on, i.amount) for i in state.agreement.plan], version=state.agreement.version,
-        signatures=[(s.party, s.signed_on, s.evidence) for s in state.agreement.signatures],
-        rule_set_id=state.rule_set_id or "", generated_on=today_brussels(),
+        plan=[documents.PlanLine(due_on=i.due_on, amount=i.amount) for i in state.agreement.plan],
+        version=state.agreement.version,
+        signatures=[documents.SignatureLine(party=s.party, signed_on=s.signed_on, evidence=s.evidence)
+                    for s in state.agreement.signatures],
+        rule_set_id=state.rule_set_id or "nog niet ingediend", generated_on=today_brussels(),
     ))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="begeleidingsovereenkomst-{case_id}.pdf"'})

@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 T = TypeVar("T", bound=BaseModel)
 
 STATUS_FOR_TYPE = {"InvalidInput": 422, "StepOutOfOrder": 409}
+ENDED = "This case or claim has ended; no further steps are possible."
 
 
 def update_id(name: str, idempotency_key: str | None) -> str:
@@ -37,14 +38,25 @@ async def run_update(client: Client, workflow_id: str, name: str, arg: BaseModel
             raise HTTPException(STATUS_FOR_TYPE[cause.type], cause.message) from exc
         raise HTTPException(500, "The step failed inside the engine; it was not applied.") from exc
     except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND and await _has_ended(handle):
+            raise HTTPException(409, ENDED) from exc
         raise rpc_to_http(exc) from exc
+
+
+async def _has_ended(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Servers word an update to a finished workflow differently; the workflow's own status is the truth."""
+    try:
+        description = await handle.describe()
+    except RPCError:
+        return False
+    return description.status is not None and description.status != WorkflowExecutionStatus.RUNNING
 
 
 def rpc_to_http(exc: RPCError) -> HTTPException:
     if exc.status == RPCStatusCode.NOT_FOUND:
         if "completed" in exc.message.lower():
-            return HTTPException(409, "This case or claim has ended; no further steps are possible.")
+            return HTTPException(409, ENDED)
         return HTTPException(404, "Not found.")
     if exc.status == RPCStatusCode.FAILED_PRECONDITION or "already completed" in exc.message.lower():
-        return HTTPException(409, "This case or claim has ended; no further steps are possible.")
+        return HTTPException(409, ENDED)
     return HTTPException(503, "The workflow engine is unavailable; nothing was changed. Try again.")
