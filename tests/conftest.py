@@ -193,9 +193,30 @@ async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Set
         yield Stack(env=env, pool=pool, api=api, task_queue=task_queue, settings=settings)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def stack(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Stack]:
-    async with make_stack(ts_env, pool, settings) as s:
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ts_pool(pg_root: str) -> AsyncIterator[asyncpg.Pool]:
+    """The database of the shared time-skipping stack."""
+    p = await asyncpg.create_pool(await create_database(pg_root), min_size=1, max_size=10)
+    yield p
+    await p.close()
+
+
+@pytest.fixture(scope="session")
+def rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An operator-editable copy of the FBU rule book; tests may rewrite it and must restore it."""
+    from vangnet.rulebook import DEFAULT_FBU_RULES
+
+    path = tmp_path_factory.mktemp("rules") / "fbu.json"
+    shutil.copy(DEFAULT_FBU_RULES, path)
+    return path
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def stack(ts_env: WorkflowEnvironment, ts_pool: asyncpg.Pool, settings: Settings,
+                rules_file: Path) -> AsyncIterator[Stack]:
+    """One worker and API for every time-skipping test. It lives for the whole run on purpose: on the
+    time-skipping server, workflows left without a worker keep tasks pending and the shared clock stops."""
+    async with make_stack(ts_env, ts_pool, settings.model_copy(update={"fbu_rules_file": rules_file})) as s:
         yield s
 
 

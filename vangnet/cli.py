@@ -212,7 +212,7 @@ def rules_fbu(
     arrears: Annotated[str, typer.Option(help="Arrears amount in euro.")],
     monthly_rent: Annotated[str | None, typer.Option(help="Monthly rent, for the 2–6 months check.")] = None,
     market: Annotated[str, typer.Option(help="private | svk | social")] = "private",
-    arrears_since: Annotated[str | None, typer.Option(help="When the arrears arose (default: submission date).")] = None,
+    arrears_since: Annotated[str | None, typer.Option(help="When the arrears arose (default: submitted-on).")] = None,
 ) -> None:
     """Print the rule set, eligibility and the three payout amounts for a submission, as JSON."""
     settings = get_settings()
