@@ -127,7 +127,7 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
                 task_queue=ctx.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
-            await handle.execute_update(FbuCaseWorkflow.opened, id="opened", result_type=StepResult)
+            _ = await handle.execute_update(FbuCaseWorkflow.opened, id="opened")
         except RPCError as exc:
             raise rpc_to_http(exc) from exc
     return CaseCreated(case_id=case_id)
@@ -156,8 +156,7 @@ async def list_cases(principal: Ocmw, ctx: Ctx, status: CaseStatus | None = None
 
 async def case_state(ctx: ApiContext, case_id: str) -> FbuCaseState:
     try:
-        state: FbuCaseState = await ctx.client.get_workflow_handle(case_id).query(
-            FbuCaseWorkflow.state, result_type=FbuCaseState)
+        state: FbuCaseState = await ctx.client.get_workflow_handle(case_id).query(FbuCaseWorkflow.state)
     except RPCError as exc:
         raise rpc_to_http(exc) from exc
     return state

@@ -31,7 +31,7 @@ async def run_update(client: Client, workflow_id: str, name: str, arg: BaseModel
     try:
         result: Any = await handle.execute_update(name, arg, id=update_id(name, idempotency_key),
                                                   result_type=result_type)
-        return result  # type: ignore[no-any-return]
+        return result
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR_TYPE:

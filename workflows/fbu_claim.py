@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -34,7 +35,7 @@ class FbuClaimWorkflow:
             claim_kind=inp.claim_kind,
             status="claimed",
             payouts=inp.payouts,
-            amount=sum(p.amount for p in inp.payouts),
+            amount=sum((p.amount for p in inp.payouts), Decimal("0.00")),
             rule_set_id=inp.rule_set_id,
             arrears_amount=inp.arrears_amount,
             agreement_version=inp.agreement_version,
