@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import asyncpg
 from fastapi import Depends, HTTPException, Request
@@ -20,6 +22,14 @@ class ApiContext:
     pool: asyncpg.Pool
     verifier: TokenVerifier
     task_queue: str
+    clock: Callable[[], Awaitable[datetime]] = field(default=None)  # type: ignore[assignment]
+
+    async def today(self) -> date:
+        """Today in Brussels: the wall clock, or the virtual clock of a rehearsal on the time-skipping server."""
+        from schemas.calendar import brussels_date
+
+        now = await self.clock() if self.clock is not None else datetime.now(UTC)
+        return brussels_date(now)
 
 
 def get_context(request: Request) -> ApiContext:

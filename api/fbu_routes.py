@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
@@ -15,7 +15,6 @@ from temporalio.service import RPCError
 from api import documents
 from api.context import ApiContext, get_context, require
 from api.updates import rpc_to_http, run_update
-from schemas.calendar import brussels_date
 from schemas.events import StoredEvent
 from schemas.fbu import (
     CaseStatus,
@@ -72,10 +71,6 @@ class CasePage(BaseModel):
     total: int
 
 
-def today_brussels() -> date:
-    return brussels_date(datetime.now(UTC))
-
-
 async def owned_case(ctx: ApiContext, principal: Principal, case_id: str) -> None:
     """404 unless the case exists and belongs to the caller's organisation: ids cannot be probed."""
     owner = await ctx.pool.fetchval(
@@ -87,7 +82,7 @@ async def owned_case(ctx: ApiContext, principal: Principal, case_id: str) -> Non
 @router.post("/cases", status_code=201, response_model=CaseCreated, summary="Open an FBU case")
 async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_key: IdempotencyKey = None
                     ) -> CaseCreated:
-    today = today_brussels()
+    today = await ctx.today()
     if body.arrears.since > today:
         raise HTTPException(422, f"The arrears date {body.arrears.since} lies in the future.")
     book = load_fbu_rule_book(ctx.settings.fbu_rules_file)
@@ -222,7 +217,7 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
         version=state.agreement.version,
         signatures=[documents.SignatureLine(party=s.party, signed_on=s.signed_on, evidence=s.evidence)
                     for s in state.agreement.signatures],
-        rule_set_id=state.rule_set_id or "nog niet ingediend", generated_on=today_brussels(),
+        rule_set_id=state.rule_set_id or "nog niet ingediend", generated_on=await ctx.today(),
     ))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="begeleidingsovereenkomst-{case_id}.pdf"'})
@@ -241,7 +236,7 @@ async def vredegerecht_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
         case_id=case_id, ocmw_name=f"OCMW {state.ocmw_id}", tenant_name=parties["tenant"]["name"],
         tenant_address=parties["address"], landlord_name=parties["landlord"]["name"],
         arrears_amount=state.arrears_amount, refused_on=state.refusal.refused_on,
-        refusal_reason=state.refusal.reason, generated_on=today_brussels(),
+        refusal_reason=state.refusal.reason, generated_on=await ctx.today(),
     ))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="brief-vredegerecht-{case_id}.pdf"'})

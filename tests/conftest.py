@@ -184,6 +184,7 @@ async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Set
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     key = load_or_create_key(settings.key_file)
     ctx = ApiContext(settings=settings, client=env.client, pool=pool, task_queue=task_queue,
+                     clock=env.get_current_time,
                      verifier=TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key))
     app = create_app(jwks=jwks(key))
     app.state.ctx = ctx

@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -245,6 +247,30 @@ def rules_fbu(
     guarded(run)
 
 
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario JSON file (see docs/scenarios.md).")],
+    start: Annotated[str | None, typer.Option(help="Day 0 as YYYY-MM-DD, not in the past (default: today).")] = None,
+) -> None:
+    """Rehearse a scenario on the time-skipping server; prints every domain event as a JSON line."""
+    from vangnet.logging import configure_logging
+    from vangnet.simulate import ScenarioError, load_scenario, run_scenario
+
+    configure_logging("console", "warning")
+    begin = _parse_date(start, "--start") if start else None
+
+    def run() -> int:
+        try:
+            loaded = load_scenario(scenario)
+            return asyncio.run(run_scenario(loaded, begin, progress=lambda m: typer.echo(m, err=True)))
+        except ScenarioError as exc:
+            raise fail(str(exc)) from None
+
+    status = guarded(run)
+    if status:
+        raise typer.Exit(status)
+
+
 @projections_app.command("rebuild")
 def projections_rebuild() -> None:
     """Replay the whole event log into fresh read models."""
@@ -364,6 +390,8 @@ def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
 
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    # platformdirs (through the embedded PostgreSQL) warns when XDG_RUNTIME_DIR is unset; it falls back safely.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     app()
 
 

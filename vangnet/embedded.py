@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,9 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
     if len(str(data_dir)) > 90:
         raise EmbeddedError(f"the PostgreSQL data directory path is too long for a unix socket: {data_dir}")
     try:
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset: harmless here
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(data_dir, cleanup_mode="stop")
     except Exception as exc:  # pgserver raises bare exceptions with the postgres log attached
         raise EmbeddedError(f"embedded PostgreSQL did not start in {data_dir}: {str(exc).splitlines()[0]}") from exc
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608 - constant

@@ -1,0 +1,83 @@
+"""`vangnet simulate` runs the real workflows on its own stack and prints the events with day and date."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from schemas.calendar import brussels_date
+from vangnet.simulate import ScenarioError, load_scenario, resolve_days, run_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def lines(out: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+async def test_happy_path_scenario_from_a_future_start_date() -> None:
+    start = brussels_date(datetime.now(UTC)) + timedelta(days=3)
+    out = io.StringIO()
+    status = await run_scenario(load_scenario(SCENARIOS / "fbu-happy-path.json"), start, out)
+    assert status == 0
+    events = lines(out)
+    assert events[0]["type"] == "CaseOpened" and events[0]["date"] == start.isoformat() and events[0]["day"] == 0
+    assert [(e["day"], e["type"]) for e in events if e["type"] in ("AgreementInForce", "PayoutPaid", "CaseClosed")] \
+        == [(6, "AgreementInForce"), (10, "PayoutPaid"), (200, "PayoutPaid"), (200, "CaseClosed")]
+    for e in events:
+        assert date.fromisoformat(e["date"]) == start + timedelta(days=e["day"])
+    paid = [e["data"]["amount"] for e in events if e["type"] == "PayoutPaid"]
+    assert paid == ["1502.00", "360.00"]
+    assert events[-1]["data"]["reason"] == "completed"
+
+
+async def test_rejection_and_breach_scenario() -> None:
+    out = io.StringIO()
+    assert await run_scenario(load_scenario(SCENARIOS / "fbu-rejected-then-breach.json"), None, out) == 0
+    events = lines(out)
+    by_type = {e["type"]: e for e in events}
+    assert [e["type"] for e in events].count("ClaimSubmitted") == 2
+    assert by_type["PlanBreached"]["day"] == 91  # instalment due on day 60, more than 30 days late
+    assert by_type["PayoutPaid"]["data"]["rule_set_id"] == "fbu-2022"
+    assert by_type["CaseClosed"]["data"]["reason"] == "plan_breached"
+
+
+async def test_a_refused_step_fails_the_rehearsal_unless_expected(tmp_path: Path) -> None:
+    scenario = json.loads((SCENARIOS / "fbu-happy-path.json").read_text())
+    refused_sign = {"day": 1, "do": "sign", "body": {"party": "tenant", "evidence": "too early"}, "expect": 409}
+    scenario["steps"] = [*scenario["steps"][:1], refused_sign]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(scenario))
+    out = io.StringIO()
+    assert await run_scenario(load_scenario(path), None, out) == 0
+    refusal = next(e for e in lines(out) if "status" in e)
+    assert refusal["status"] == 409 and "no agreement" in refusal["detail"].lower()
+    del scenario["steps"][1]["expect"]
+    path.write_text(json.dumps(scenario))
+    assert await run_scenario(load_scenario(path), None, io.StringIO()) == 1
+
+
+def test_scenario_errors_are_clear(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"steps": [{"day": 0, "do": "fly"}]}')
+    with pytest.raises(ScenarioError, match=r"steps\.0\.do"):
+        load_scenario(bad)
+    bad.write_text("{not json")
+    with pytest.raises(ScenarioError, match="not valid JSON"):
+        load_scenario(bad)
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "missing.json")
+
+
+def test_day_references_become_dates() -> None:
+    body = {"plan": [{"due_on": "{day:30}"}], "note": "{day:x}", "n": 3}
+    assert resolve_days(body, date(2026, 1, 31)) == {"plan": [{"due_on": "2026-03-02"}], "note": "{day:x}", "n": 3}
+
+
+async def test_past_start_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="lies in the past"):
+        await run_scenario(load_scenario(SCENARIOS / "fbu-happy-path.json"), date(2020, 1, 1), io.StringIO())

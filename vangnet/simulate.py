@@ -1,0 +1,262 @@
+"""``vangnet simulate``: rehearse a case on the time-skipping test server.
+
+The real workflows, activities, API validation and payment simulator run against a throw-away PostgreSQL; the
+clock jumps from one scenario day to the next, so a year of case life takes seconds. Every domain event is
+printed as one JSON line with its scenario day and date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import asyncpg
+import httpx
+import uvicorn
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from api.app import create_app
+from api.context import ApiContext
+from schemas.calendar import brussels_date, brussels_midnight
+from vangnet.converter import data_converter
+from vangnet.db import migrate
+from vangnet.embedded import bin_path, start_postgres
+from vangnet.settings import Settings
+from vangnet.tokens import TokenVerifier, issue, jwks, load_or_create_key
+
+DAY_REF = re.compile(r"^\{day:(\d+)\}$")
+STEP_HOUR = timedelta(hours=9)  # steps happen at 09:00 Brussels on their day
+
+# do -> (role, method, path template); {case} and {claim} are filled from the scenario's references.
+ROUTES: dict[str, tuple[str, str, str]] = {
+    "open_fbu_case": ("ocmw", "POST", "/v1/fbu/cases"),
+    "draft_agreement": ("ocmw", "PUT", "/v1/fbu/cases/{case}/agreement"),
+    "sign": ("ocmw", "POST", "/v1/fbu/cases/{case}/signatures"),
+    "refuse": ("ocmw", "POST", "/v1/fbu/cases/{case}/refusals"),
+    "record_repayment": ("ocmw", "POST", "/v1/fbu/cases/{case}/repayments"),
+    "declare_stable_housing": ("ocmw", "POST", "/v1/fbu/cases/{case}/stable-housing"),
+    "close_case": ("ocmw", "POST", "/v1/fbu/cases/{case}/close"),
+    "decide_claim": ("wonen-vlaanderen", "POST", "/v1/claims/{claim}/decision"),
+    "resubmit_claim": ("ocmw", "POST", "/v1/claims/{claim}/resubmit"),
+}
+
+
+class ScenarioError(ValueError):
+    """The scenario file cannot be run; the message says where and why."""
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: int = Field(ge=0, le=3660)
+    do: Literal[
+        "open_fbu_case", "draft_agreement", "sign", "refuse", "record_repayment", "declare_stable_housing",
+        "close_case", "decide_claim", "resubmit_claim",
+    ]
+    body: dict[str, Any] = Field(default_factory=dict)
+    case: str = Field("case", description="Name of the case this step acts on (set by open_fbu_case).")
+    claim: Literal["initial", "tranche_2"] = Field("initial", description="Which claim of the case (claim steps).")
+    expect: int | None = Field(None, description="Expected HTTP status when the step is meant to be refused.")
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    ocmw: str = "ocmw-44021"
+    steps: list[Step] = Field(min_length=1)
+    until_day: int | None = Field(None, ge=0, description="Keep the clock running until this day after the last step.")
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ScenarioError(f"{path}: {where}: {first['msg']} ({exc.error_count()} problem(s))") from None
+    days = [s.day for s in scenario.steps]
+    if days != sorted(days):
+        raise ScenarioError(f"{path}: steps must be in day order")
+    return scenario
+
+
+def resolve_days(value: Any, start: date) -> Any:
+    """Replace every string ``{day:N}`` in a body by the ISO date of scenario day N."""
+    if isinstance(value, str):
+        match = DAY_REF.match(value)
+        return (start + timedelta(days=int(match.group(1)))).isoformat() if match else value
+    if isinstance(value, list):
+        return [resolve_days(v, start) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve_days(v, start) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class _Run:
+    start: date
+    out: TextIO
+    api: httpx.AsyncClient
+    pool: asyncpg.Pool
+    tokens: dict[str, dict[str, str]]
+    cases: dict[str, str] = field(default_factory=dict)
+    position: int = 0
+
+    def emit(self, record: dict[str, Any]) -> None:
+        self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.out.flush()
+
+    async def drain(self, settle: float = 0.3, limit: float = 10.0) -> None:
+        """Print new events until the log has been quiet for ``settle`` seconds (effects of a step are async)."""
+        quiet_since = time.monotonic()
+        deadline = time.monotonic() + limit
+        while time.monotonic() - quiet_since < settle and time.monotonic() < deadline:
+            rows = await self.pool.fetch(
+                "SELECT position, case_id, stream, type, data, occurred_at FROM domain_events "
+                "WHERE position > $1 ORDER BY position", self.position)
+            for r in rows:
+                self.position = r["position"]
+                on = brussels_date(r["occurred_at"])
+                self.emit({"day": (on - self.start).days, "date": on.isoformat(), "type": r["type"],
+                           "case": r["case_id"], "stream": r["stream"], "data": json.loads(r["data"])})
+                quiet_since = time.monotonic()
+            await asyncio.sleep(0.05)
+
+    async def claim_id(self, case_id: str, kind: str) -> str:
+        row = await self.pool.fetchrow(
+            "SELECT claim_id FROM proj_claims WHERE case_id = $1 AND claim_kind = $2", case_id, kind)
+        if row is None:
+            raise ScenarioError(f"case {case_id} has no {kind} claim yet")
+        return str(row["claim_id"])
+
+    async def step(self, n: int, step: Step) -> bool:
+        role, method, template = ROUTES[step.do]
+        case_id = self.cases.get(step.case, "")
+        if step.do != "open_fbu_case" and not case_id:
+            raise ScenarioError(f"step {n} ({step.do}): no case named '{step.case}' was opened before")
+        claim_id = await self.claim_id(case_id, step.claim) if "{claim}" in template else ""
+        path = template.format(case=case_id, claim=claim_id)
+        headers = {**self.tokens[role], "Idempotency-Key": f"scenario-step-{n}"}
+        response = await self.api.request(method, path, json=resolve_days(step.body, self.start), headers=headers)
+        ok = response.status_code < 400
+        if step.do == "open_fbu_case" and ok:
+            self.cases[step.case] = response.json()["case_id"]
+        if not ok or step.expect is not None:
+            detail = response.json().get("detail") if "json" in response.headers.get("content-type", "") else None
+            self.emit({"day": step.day, "step": n, "do": step.do, "status": response.status_code, "detail": detail})
+        if step.expect is not None:
+            return response.status_code == step.expect
+        return ok
+
+
+async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys.stdout,
+                       progress: Callable[[str], None] | None = None) -> int:
+    """Run a scenario; return the process exit status (0 = every step did what it should)."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from simulators.payments.app import create_app as create_payment_app
+    from worker.main import activities_for, build_worker
+
+    say = progress or (lambda _msg: None)
+    today = brussels_date(datetime.now(UTC))
+    if start is not None and start < today:
+        raise ScenarioError(f"--start {start} lies in the past (today is {today}); the clock only moves forward")
+    tmp = Path(tempfile.mkdtemp(prefix="vgsim-", dir="/tmp"))
+    say("starting PostgreSQL, the time-skipping server and the payment simulator …")
+    server, dsn = start_postgres(tmp / "pg")
+    payments = _serve(create_payment_app(None, seed=1))
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(), test_server_existing_path=bin_path("temporal-test-server"),
+        runtime=quiet_runtime())
+    try:
+        begin = start or brussels_date(await env.get_current_time())
+        conn = await asyncpg.connect(dsn)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=5)
+        key = load_or_create_key(tmp / "issuer.pem")
+        settings = Settings(payment_system_url=payments[0], token_private_key_file=tmp / "issuer.pem",
+                            temporal_task_queue="simulate", worker_metrics_port=0)
+        verifier = TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key)
+        app = create_app(jwks=jwks(key))
+        app.state.ctx = ApiContext(settings=settings, client=env.client, pool=pool, verifier=verifier,
+                                   task_queue="simulate", clock=env.get_current_time)
+
+        def token(role: str, org: str | None) -> dict[str, str]:
+            t = issue(key, issuer=settings.token_issuer, audience=settings.token_audience, role=role, org=org)
+            return {"Authorization": f"Bearer {t}"}
+
+        tokens = {"ocmw": token("ocmw", scenario.ocmw), "wonen-vlaanderen": token("wonen-vlaanderen", None)}
+        async with httpx.AsyncClient() as http, build_worker(
+            env.client, "simulate", activities_for(pool, http, settings)
+        ), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://simulate") as api:
+            run = _Run(start=begin, out=out, api=api, pool=pool, tokens=tokens)
+            failures = 0
+            say(f"running {len(scenario.steps)} steps from {begin} …")
+            for n, step in enumerate(scenario.steps, start=1):
+                await _advance_to(env, begin, step.day)
+                if not await run.step(n, step):
+                    failures += 1
+                await run.drain()
+            if scenario.until_day is not None:
+                for day in range(scenario.steps[-1].day + 1, scenario.until_day + 1):
+                    await _advance_to(env, begin, day)
+                    await run.drain(settle=0.1)
+            await pool.close()
+        say(f"done: {len(scenario.steps)} steps, {failures} refused unexpectedly, "
+            f"simulated until {brussels_date(await env.get_current_time())}")
+        return 1 if failures else 0
+    finally:
+        await env.shutdown()
+        payments[1].should_exit = True
+        server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def quiet_runtime() -> Any:
+    """A Temporal runtime that keeps the SDK core's warnings off the rehearsal's output."""
+    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    return Runtime(telemetry=TelemetryConfig(
+        logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+
+async def _advance_to(env: Any, start: date, day: int) -> None:
+    target = brussels_midnight(start + timedelta(days=day)) + STEP_HOUR
+    now = await env.get_current_time()
+    if target > now:
+        await env.sleep(target - now)
+
+
+def _serve(app: Any) -> tuple[str, uvicorn.Server]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server
