@@ -251,6 +251,8 @@ def rules_fbu(
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON file (see docs/scenarios.md).")],
     start: Annotated[str | None, typer.Option(help="Day 0 as YYYY-MM-DD, not in the past (default: today).")] = None,
+    save_histories: Annotated[Path | None, typer.Option(help="Write the workflow histories here (replay tests).")]
+    = None,
 ) -> None:
     """Rehearse a scenario on the time-skipping server; prints every domain event as a JSON line."""
     from vangnet.logging import configure_logging
@@ -262,7 +264,8 @@ def simulate(
     def run() -> int:
         try:
             loaded = load_scenario(scenario)
-            return asyncio.run(run_scenario(loaded, begin, progress=lambda m: typer.echo(m, err=True)))
+            return asyncio.run(run_scenario(loaded, begin, progress=lambda m: typer.echo(m, err=True),
+                                            histories=save_histories))
         except ScenarioError as exc:
             raise fail(str(exc)) from None
 

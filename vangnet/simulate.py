@@ -168,7 +168,7 @@ class _Run:
 
 
 async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys.stdout,
-                       progress: Callable[[str], None] | None = None) -> int:
+                       progress: Callable[[str], None] | None = None, histories: Path | None = None) -> int:
     """Run a scenario; return the process exit status (0 = every step did what it should)."""
     from temporalio.testing import WorkflowEnvironment
 
@@ -222,6 +222,9 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
                 for day in range(scenario.steps[-1].day + 1, scenario.until_day + 1):
                     await _advance_to(env, begin, day)
                     await run.drain(settle=0.1)
+            if histories is not None:
+                await _save_histories(env.client, pool, histories)
+                say(f"histories written to {histories}")
             await pool.close()
         say(f"done: {len(scenario.steps)} steps, {failures} refused unexpectedly, "
             f"simulated until {brussels_date(await env.get_current_time())}")
@@ -231,6 +234,17 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
         payments[1].should_exit = True
         server.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _save_histories(client: Any, pool: asyncpg.Pool, folder: Path) -> None:
+    """Write each workflow's history as JSON, for replay tests that catch non-deterministic changes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = await pool.fetch("SELECT DISTINCT stream FROM domain_events ORDER BY stream")
+    for row in rows:
+        workflow_id = row["stream"]
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        kind = "claim" if workflow_id.startswith("clm-") else "case"
+        (folder / f"fbu-{kind}-{workflow_id[-12:]}.json").write_text(history.to_json())
 
 
 def quiet_runtime() -> Any:
