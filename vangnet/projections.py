@@ -158,7 +158,8 @@ async def apply(conn: asyncpg.Connection, event: StoredEvent) -> None:
         await handler(conn, event)
 
 
-async def catch_up(conn: asyncpg.Connection, batch: int = 1000) -> int:
+async def catch_up(conn: asyncpg.Connection, batch: int = 1000,
+                   progress: Callable[[int], None] | None = None) -> int:
     """Apply every event after the checkpoint; the caller provides the transaction."""
     from vangnet.eventstore import events_after
 
@@ -177,6 +178,8 @@ async def catch_up(conn: asyncpg.Connection, batch: int = 1000) -> int:
             await apply(conn, event)
             position = event.position
             applied += 1
+        if progress is not None:
+            progress(applied)
     await conn.execute("UPDATE projection_checkpoints SET position = $2 WHERE projector = $1", PROJECTOR, position)
     return applied
 
@@ -188,15 +191,7 @@ async def rebuild(conn: asyncpg.Connection, progress: Callable[[int], None] | No
         for table in TABLES:
             await conn.execute(f"TRUNCATE {table}")
         await conn.execute("DELETE FROM projection_checkpoints WHERE projector = $1", PROJECTOR)
-        total = 0
-        while True:
-            n = await catch_up(conn)
-            total += n
-            if progress is not None:
-                progress(total)
-            if n == 0:
-                break
-        return total
+        return await catch_up(conn, progress=progress)
 
 
 async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, list[dict[str, object]]]:

@@ -238,13 +238,20 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
 
 async def _save_histories(client: Any, pool: asyncpg.Pool, folder: Path) -> None:
     """Write each workflow's history as JSON, for replay tests that catch non-deterministic changes."""
-    folder.mkdir(parents=True, exist_ok=True)
     rows = await pool.fetch("SELECT DISTINCT stream FROM domain_events ORDER BY stream")
+    files: dict[Path, str] = {}
     for row in rows:
         workflow_id = row["stream"]
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         kind = "claim" if workflow_id.startswith("clm-") else "case"
-        (folder / f"fbu-{kind}-{workflow_id[-12:]}.json").write_text(history.to_json())
+        files[folder / f"fbu-{kind}-{workflow_id[-12:]}.json"] = history.to_json()
+
+    def write() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            path.write_text(text)
+
+    await asyncio.to_thread(write)
 
 
 def quiet_runtime() -> Any:
