@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
 from api.context import ApiContext, get_context, require
-from api.fbu_routes import IdempotencyKey
+from api.steps import IdempotencyKey
 from api.updates import run_update
 from schemas.fbu import ClaimDecision, ResubmitClaim, StepResult
 from vangnet.tokens import Principal

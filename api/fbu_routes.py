@@ -7,14 +7,15 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api import documents
 from api.context import ApiContext, get_context, require
-from api.updates import rpc_to_http, run_update
+from api.steps import IdempotencyKey, add_step
+from api.updates import rpc_to_http
 from schemas.events import StoredEvent
 from schemas.fbu import (
     CaseStatus,
@@ -27,7 +28,6 @@ from schemas.fbu import (
     RecordRepayment,
     RefuseSignature,
     SignAgreement,
-    StepResult,
 )
 from schemas.fbu_rules import NoRuleSetError, check_eligibility, select_rule_set
 from vangnet import eventstore
@@ -38,11 +38,6 @@ from workflows.fbu_case import FbuCaseWorkflow
 router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
 Ocmw = Annotated[Principal, Depends(require("ocmw"))]
 Ctx = Annotated[ApiContext, Depends(get_context)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=200,
-           description="Repeat a request with the same key and it is applied once; the first answer is returned."),
-]
 CASE_NAMESPACE = uuid.UUID("6f2b1c1e-8f5e-4a59-9a35-3f1f7b7c2a10")
 
 
@@ -171,17 +166,8 @@ async def get_events(case_id: str, principal: Ocmw, ctx: Ctx) -> list[StoredEven
 
 def _step(name: str, model: type[BaseModel], summary: str, path: str, method: Literal["put", "post"] = "post"
           ) -> None:
-    async def handler(case_id: str, body: Any, principal: Ocmw, ctx: Ctx,
-                      idempotency_key: IdempotencyKey = None) -> StepResult:
-        await owned_case(ctx, principal, case_id)
-        return await run_update(ctx.client, case_id, name, body, StepResult, idempotency_key)
-
-    handler.__annotations__["body"] = model
-    getattr(router, method)(
-        f"/cases/{{case_id}}/{path}", response_model=StepResult, summary=summary, name=name,
-        responses={404: {"description": "No such case"}, 409: {"description": "Step out of order"},
-                   422: {"description": "Invalid input"}},
-    )(handler)
+    add_step(router, name=name, model=model, summary=summary, path=path, method=method,
+             principal=require("ocmw"), owner_check=owned_case)
 
 
 _step("draft_agreement", DraftAgreement, "Draft or amend the agreement and its repayment plan", "agreement", "put")

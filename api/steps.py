@@ -1,0 +1,42 @@
+"""One HTTP route per human step: check ownership, then run the step as a Temporal update.
+
+No postponed annotations here: FastAPI must see the real dependency objects of each generated handler.
+"""
+
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel
+
+from api.context import ApiContext, get_context
+from api.updates import run_update
+from schemas.fbu import StepResult
+from vangnet.tokens import Principal
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200,
+           description="Repeat a request with the same key and it is applied once; the first answer is returned."),
+]
+OwnerCheck = Callable[[ApiContext, Principal, str], Awaitable[None]]
+STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case"}, 409: {"description": "Step out of order"},
+    422: {"description": "Invalid input"},
+}
+
+
+def add_step(router: APIRouter, *, name: str, model: type[BaseModel], summary: str, path: str,
+             principal: Any, owner_check: OwnerCheck, method: Literal["put", "post"] = "post") -> None:
+    """Register ``{method} /cases/{case_id}/{path}`` that runs update ``name`` with a body of type ``model``."""
+
+    async def handler(case_id: str, body: Any, who: Annotated[Principal, Depends(principal)],
+                      ctx: Annotated[ApiContext, Depends(get_context)],
+                      idempotency_key: IdempotencyKey = None) -> StepResult:
+        await owner_check(ctx, who, case_id)
+        return await run_update(ctx.client, case_id, name, body, StepResult, idempotency_key)
+
+    handler.__annotations__["body"] = model
+    getattr(router, method)(f"/cases/{{case_id}}/{path}", response_model=StepResult, summary=summary, name=name,
+                            responses=STEP_RESPONSES)(handler)
