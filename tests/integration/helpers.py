@@ -211,6 +211,23 @@ class Dev:
             raise AssertionError(f"vangnet dev did not stop within {timeout} s after SIGINT:\n{self.tail()}") from None
         return code, time.monotonic() - start
 
+    def terminate(self, timeout: float = 30) -> tuple[int, float]:
+        """SIGTERM to the ``vangnet dev`` process alone (``kill PID``, systemd, a supervisor); exit code and time."""
+        start = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"vangnet dev did not stop within {timeout} s after SIGTERM:\n{self.tail()}") from None
+        return code, time.monotonic() - start
+
+    def crash(self) -> None:
+        """SIGKILL to the whole process group: ``vangnet dev`` and its children die without cleaning up (the
+        daemonised PostgreSQL survives, as after an OOM kill or a lost machine session)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self._log.close()
+
     def kill(self) -> None:
         """Teardown after a failed test: take down whatever is still running, without asking nicely."""
         try:
@@ -234,3 +251,25 @@ def assert_nothing_left(procs: list[psutil.Process], ws: Workspace, ports: list[
     assert not escaped, f"still running with our var dir: {[(p.pid, p.name()) for p in escaped]}"
     busy = [port for port in ports if not port_is_free(port)]
     assert not busy, f"ports still in use: {busy}"
+
+
+def stop_and_check(dev: Dev, ports: list[int], how: str = "ctrl-c") -> float:
+    """Stop ``vangnet dev`` with Ctrl-C (SIGINT to its process group) or SIGTERM (to its pid): exit code 0 within
+    30 s, no traceback, no child that exited abnormally, no process or port left behind. Returns the stop time."""
+    procs = dev.tree()
+    code, took = dev.interrupt(timeout=30) if how == "ctrl-c" else dev.terminate(timeout=30)
+    out = dev.output()
+    assert code == 0, f"exit code {code} after {how}:\n{dev.tail()}"
+    assert "Traceback" not in out, dev.tail(80)
+    assert "while stopping" not in out and "did not stop within" not in out, dev.tail(40)
+    assert_nothing_left(procs, dev.ws, ports)
+    return took
+
+
+def payments(ws: Workspace, beneficiary: str) -> list[dict[str, Any]]:
+    """Every payment the payment simulator booked for a beneficiary."""
+    r = httpx.get(f"http://127.0.0.1:{ws.ports['payments']}/payments", params={"beneficiary": beneficiary},
+                  timeout=10)
+    assert r.status_code == 200, r.text
+    found: list[dict[str, Any]] = r.json()["payments"]
+    return found
