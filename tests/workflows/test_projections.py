@@ -35,7 +35,7 @@ async def test_rebuild_reproduces_the_live_read_models(stack: Stack) -> None:
     claims = {r["case_id"]: r for r in live["proj_claims"]}
     assert claims[rejected_case]["status"] == "rejected" and claims[paid_case]["status"] == "paid"
     totals = {(r["ocmw_id"], r["kind"]): r["amount"] for r in live["proj_payout_totals"]}
-    assert totals[("ocmw-44021", "forfait")] >= Decimal("422.00")
+    assert Decimal(str(totals[("ocmw-44021", "forfait")])) >= Decimal("422.00")
 
 
 async def test_a_wiped_read_model_is_restored_by_rebuild(stack: Stack) -> None:
