@@ -21,6 +21,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -140,6 +141,20 @@ def payment_system() -> Iterator[LiveServer]:
     live.stop()
 
 
+NETBEHEERDER_SECRET = "test-secret-fluvius"
+
+
+@pytest.fixture(scope="session")
+def netbeheerder() -> Iterator[LiveServer]:
+    """The netbeheerder simulator over real HTTP; it calls the API back with signed callbacks."""
+    from simulators.netbeheerder.app import create_app as create_netbeheerder_app
+
+    live = serve_in_thread(create_netbeheerder_app(secret=NETBEHEERDER_SECRET, netbeheerder="fluvius",
+                                                   delay_ms=20, seed=3))
+    yield live
+    live.stop()
+
+
 # ---- Worker and API -------------------------------------------------------------------------------------
 
 
@@ -149,9 +164,11 @@ def key_file() -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(key_file: Path, payment_system: LiveServer) -> Settings:
+def settings(key_file: Path, payment_system: LiveServer, netbeheerder: LiveServer) -> Settings:
     return Settings(token_private_key_file=key_file, payment_system_url=payment_system.url,
-                    temporal_task_queue="unused", worker_metrics_port=0)
+                    temporal_task_queue="unused", worker_metrics_port=0,
+                    netbeheerder_urls={"fluvius": netbeheerder.url},
+                    netbeheerder_secrets={"fluvius": [SecretStr(NETBEHEERDER_SECRET)]})
 
 
 @asynccontextmanager
@@ -172,6 +189,7 @@ class Stack:
     api: httpx.AsyncClient
     task_queue: str
     settings: Settings
+    url: str
 
     def token(self, role: str, org: str | None = None) -> dict[str, str]:
         key = load_or_create_key(self.settings.key_file)
@@ -182,16 +200,29 @@ class Stack:
 @asynccontextmanager
 async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Stack]:
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = settings.model_copy(update={"public_url": url})
     key = load_or_create_key(settings.key_file)
     ctx = ApiContext(settings=settings, client=env.client, pool=pool, task_queue=task_queue,
                      clock=env.get_current_time,
                      verifier=TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key))
     app = create_app(jwks=jwks(key))
     app.state.ctx = ctx
-    async with running_worker(env.client, pool, settings, task_queue), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://vangnet.test"
-    ) as api:
-        yield Stack(env=env, pool=pool, api=api, task_queue=task_queue, settings=settings)
+    # The API also listens on a real port in this event loop, so simulators can call it back over HTTP.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.01)
+    try:
+        async with running_worker(env.client, pool, settings, task_queue), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://vangnet.test"
+        ) as api:
+            yield Stack(env=env, pool=pool, api=api, task_queue=task_queue, settings=settings, url=url)
+    finally:
+        server.should_exit = True
+        await serving
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

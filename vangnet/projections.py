@@ -15,7 +15,7 @@ import asyncpg
 from schemas.events import StoredEvent
 
 PROJECTOR = "fbu-read-models"
-TABLES = ("proj_fbu_cases", "proj_claims", "proj_payout_totals")
+TABLES = ("proj_fbu_cases", "proj_claims", "proj_payout_totals", "proj_energy_cases")
 
 Handler = Callable[[asyncpg.Connection, StoredEvent], Awaitable[None]]
 _handlers: dict[str, Handler] = {}
@@ -86,6 +86,12 @@ async def _stable(conn: asyncpg.Connection, e: StoredEvent) -> None:
 
 @on("CaseClosed")
 async def _closed(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    if e.case_kind == "energy":
+        await conn.execute(
+            "UPDATE proj_energy_cases SET phase = 'closed', closing_reason = $2, updated_at = $3 WHERE case_id = $1",
+            e.case_id, e.data["reason"], e.occurred_at,
+        )
+        return
     await conn.execute(
         "UPDATE proj_fbu_cases SET status = 'closed', closing_reason = $2, updated_at = $3 WHERE case_id = $1",
         e.case_id, e.data["reason"], e.occurred_at,
@@ -150,6 +156,64 @@ async def _paid(conn: asyncpg.Connection, e: StoredEvent) -> None:
         "UPDATE proj_fbu_cases SET paid_total = paid_total + $2, updated_at = $3 WHERE case_id = $1",
         e.case_id, Decimal(d["amount"]), e.occurred_at,
     )
+
+
+# ---- energy ----------------------------------------------------------------------------------------------
+
+
+@on("DefaultNoticeSent")
+async def _notice(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        """INSERT INTO proj_energy_cases (case_id, ocmw_id, netbeheerder, energy, phase, rule_set_id,
+                                          notice_of_default_on, updated_at)
+           VALUES ($1, $2, $3, $4, 'notice_period', $5, $6::text::date, $7)""",
+        e.case_id, e.ocmw_id, d["netbeheerder"], d["energy"], d["rule_set_id"], d["notice_of_default_on"],
+        e.occurred_at,
+    )
+
+
+async def _energy(conn: asyncpg.Connection, e: StoredEvent, assignments: str, *values: object) -> None:
+    await conn.execute(
+        f"UPDATE proj_energy_cases SET {assignments}, updated_at = $2 WHERE case_id = $1",  # noqa: S608 - fixed
+        e.case_id, e.occurred_at, *values,
+    )
+
+
+@on("ContractEnded")
+async def _contract_ended(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    await _energy(conn, e, "phase = 'awaiting_takeover'")
+
+
+@on("SocialSupplierTookOver")
+async def _took_over(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    await _energy(conn, e, "phase = 'social_supplier'")
+
+
+@on("PrepaymentActivated")
+async def _prepayment(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    await _energy(conn, e, "phase = 'prepayment', prepayment_active = true, "
+                           "minimal_supply = CASE WHEN energy = 'electricity' THEN 'normal' END")
+
+
+@on("MinimalSupplyActivated")
+async def _minimal(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    await _energy(conn, e, "minimal_supply = 'minimal'")
+
+
+@on("MinimalSupplySwitchedOff")
+async def _minimal_off(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    await _energy(conn, e, "minimal_supply = 'off'")
+
+
+@on("MinimalSupplyRestored")
+async def _minimal_restored(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    await _energy(conn, e, "minimal_supply = 'normal'")
+
+
+@on("DebtUpdated")
+async def _debt(conn: asyncpg.Connection, e: StoredEvent) -> None:
+    await _energy(conn, e, "total_debt = $3", Decimal(e.data["total_debt"]))
 
 
 async def apply(conn: asyncpg.Connection, event: StoredEvent) -> None:

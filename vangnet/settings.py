@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     # External systems
     payment_system_url: str = "http://127.0.0.1:8101"
     payment_sim_port: int = 8101
+    netbeheerder_urls: dict[str, str] = Field(
+        default_factory=lambda: {"fluvius": "http://127.0.0.1:8102"},
+        description="Base URL per netbeheerder id, as JSON.")
+    netbeheerder_secrets: dict[str, list[SecretStr]] = Field(
+        default_factory=lambda: {"fluvius": [SecretStr("dev-secret-fluvius")]},
+        description="Callback signing secrets per netbeheerder, as JSON; two during a rotation.")
+    netbeheerder_sim_port: int = 8102
+    public_url: str = Field("http://127.0.0.1:8000", description="Where netbeheerders reach Vangnet's callbacks.")
+    energy_rules_file: Path | None = None
     ocmw_names_file: Path | None = None
 
     log_format: str = Field("json", description="json | console")

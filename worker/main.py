@@ -14,24 +14,29 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.energy import EnergyActivities
 from activities.events import EventActivities
 from activities.fbu import FbuActivities
+from vangnet.callbacks import run_forwarder
 from vangnet.db import create_pool
 from vangnet.settings import Settings
 from vangnet.temporal_client import connect
 from worker.sandbox import workflow_runner
+from workflows.energy_case import EnergyCaseWorkflow
 from workflows.fbu_case import FbuCaseWorkflow
 from workflows.fbu_claim import FbuClaimWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow)
+WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow, EnergyCaseWorkflow)
 
 
 def activities_for(pool: Any, http: httpx.AsyncClient, settings: Settings) -> list[Any]:
     events = EventActivities(pool)
     fbu = FbuActivities(http, settings.payment_system_url, settings.fbu_rules_file)
-    return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.pay_claim]
+    energy = EnergyActivities(http, settings.netbeheerder_urls, settings.energy_rules_file)
+    return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.pay_claim,
+            energy.load_energy_rule_book, energy.netbeheerder_request]
 
 
 def build_worker(client: Client, task_queue: str, activities: list[Any], **kwargs: Any) -> Worker:
@@ -62,5 +67,9 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         http = await stack.enter_async_context(httpx.AsyncClient())
         worker = build_worker(client, settings.temporal_task_queue, activities_for(pool, http, settings))
         log.info("worker started", task_queue=settings.temporal_task_queue, metrics_port=settings.worker_metrics_port)
-        with suppress(asyncio.CancelledError):
-            await worker.run()
+        forwarder = asyncio.create_task(run_forwarder(client, pool))
+        try:
+            with suppress(asyncio.CancelledError):
+                await worker.run()
+        finally:
+            forwarder.cancel()

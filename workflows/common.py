@@ -19,7 +19,8 @@ with workflow.unsafe.imports_passed_through():
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                        maximum_interval=timedelta(minutes=1))
 HTTP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=5), non_retryable_error_types=["PaymentRefused"])
+                         maximum_interval=timedelta(minutes=5),
+                         non_retryable_error_types=["PaymentRefused", "NetbeheerderRefused"])
 
 
 def invalid(message: str) -> ApplicationError:

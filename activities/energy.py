@@ -1,0 +1,45 @@
+"""Energy activities: the rule book in force, and requests to the netbeheerder over HTTP (idempotency keys)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from schemas.energy_rules import EnergyRuleBook
+from schemas.netbeheerder import NetbeheerderRequest
+from vangnet.rulebook import load_energy_rule_book
+
+
+class EnergyActivities:
+    def __init__(self, http: httpx.AsyncClient, netbeheerder_urls: dict[str, str],
+                 rules_file: Path | None = None) -> None:
+        self._http = http
+        self._urls = netbeheerder_urls
+        self._rules_file = rules_file
+
+    @activity.defn(name="load_energy_rule_book")
+    async def load_energy_rule_book(self) -> EnergyRuleBook:
+        return load_energy_rule_book(self._rules_file)
+
+    @activity.defn(name="netbeheerder_request")
+    async def netbeheerder_request(self, request: NetbeheerderRequest) -> None:
+        base = self._urls.get(request.netbeheerder)
+        if base is None:
+            raise ApplicationError(f"no address configured for netbeheerder '{request.netbeheerder}'",
+                                   type="NetbeheerderUnknown")  # retried: an operator can add it
+        try:
+            response = await self._http.post(base.rstrip("/") + "/v1/requests",
+                                             content=request.model_dump_json(), timeout=20,
+                                             headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            raise ApplicationError(f"netbeheerder unreachable: {type(exc).__name__}",
+                                   type="NetbeheerderUnavailable") from exc
+        if response.status_code in (200, 201, 202):
+            return
+        if response.status_code in (400, 409, 422):
+            raise ApplicationError(f"netbeheerder refused the request ({response.status_code})",
+                                   type="NetbeheerderRefused", non_retryable=True)
+        raise ApplicationError(f"netbeheerder answered {response.status_code}", type="NetbeheerderUnavailable")

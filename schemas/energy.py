@@ -1,0 +1,166 @@
+"""Energy-arrears case types: API bodies, workflow input (with the state carried over continue-as-new), commands
+and the live case state. Personal data of the household only appears in ``OpenEnergyCase``."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.energy_rules import EnergyRuleBook
+from schemas.fbu import Deadline, StepResult, Strict
+from schemas.identifiers import Ean18, NationalNumber, NisCode
+from schemas.money import PositiveEuro
+from schemas.netbeheerder import Callback
+
+Energy = Literal["electricity", "gas"]
+Phase = Literal["notice_period", "awaiting_takeover", "social_supplier", "prepayment", "closed"]
+SupplierEventType = Literal["payment_received", "payment_plan_agreed", "contract_ended", "new_supplier_found"]
+LacAdviceKind = Literal["disconnect", "switch_off_minimal_supply", "refuse"]
+EnergyCloseReason = Literal["moved", "debt_paid", "back_to_commercial_supplier", "withdrawn"]
+EnergyClosingReason = Literal[
+    "moved", "debt_paid", "back_to_commercial_supplier", "withdrawn", "payment_received", "payment_plan_agreed",
+    "new_supplier_found",
+]
+
+__all__ = ["Callback", "Deadline", "StepResult"]
+
+
+# ---- API bodies -------------------------------------------------------------------------------------------
+
+
+class HouseholdIn(Strict):
+    name: str = Field(min_length=1, max_length=200, examples=["Samira Benali"])
+    national_number: NationalNumber
+    address: str = Field(min_length=3, max_length=300, examples=["Brugsesteenweg 12, 9000 Gent"])
+    municipality_nis: NisCode
+
+
+class OpenEnergyCase(Strict):
+    household: HouseholdIn
+    ean: Ean18
+    energy: Energy
+    supplier: str = Field(min_length=1, max_length=100, examples=["Engie"])
+    netbeheerder: str = Field(min_length=1, max_length=50, examples=["fluvius"])
+    notice_of_default_on: date = Field(examples=["2026-11-02"], description="Date of the supplier's notice of default.")
+
+
+class SupplierEvent(Strict):
+    type: SupplierEventType
+    on: date
+
+
+class PrepaymentRequest(Strict):
+    note: str | None = Field(None, max_length=500, examples=["The customer asks for the budget meter now"])
+
+
+class LacRequest(Strict):
+    hearing_on: date
+
+
+class LacAdvice(Strict):
+    advice: LacAdviceKind
+    on: date
+
+
+class WinterSupportApplication(Strict):
+    average_winter_consumption_eur: PositiveEuro = Field(
+        description="The household's average monthly energy cost in winter; top-ups are 60% of it per half month.")
+    heating: Literal["gas", "electric_night_tariff"] = "gas"
+
+
+class WinterSupportDecision(Strict):
+    decision: Literal["approve", "reject"]
+    reason: str | None = Field(None, max_length=1000)
+
+
+class CloseEnergyCase(Strict):
+    reason: EnergyCloseReason
+    note: str | None = Field(None, max_length=1000)
+
+
+# ---- workflow state ---------------------------------------------------------------------------------------
+
+
+class GasInvoice(BaseModel):
+    invoice_id: str
+    amount: Decimal | None = None
+    due_on: date
+    paid: bool = False
+    prepayment_requested: bool = False
+
+
+class Lac(BaseModel):
+    requested_on: date
+    hearing_on: date
+    advice: LacAdviceKind | None = None
+    advice_on: date | None = None
+
+
+class Disconnection(BaseModel):
+    kind: Literal["disconnect", "switch_off_minimal_supply"]
+    deferred_until: date | None = None
+    scheduled_on: date | None = None
+
+
+class WinterSupport(BaseModel):
+    status: Literal["applied", "approved", "rejected", "ended"]
+    applied_on: date
+    winter_start_year: int
+    heating: str
+    average_winter_consumption_eur: Decimal
+    topup_amount: Decimal | None = None
+    topups: list[date] = []
+    loaded_total: Decimal = Decimal("0.00")
+    ends_on: date | None = None
+    reimbursement_claimed: Decimal | None = None
+
+
+class EnergyCaseState(BaseModel):
+    case_id: str
+    ocmw_id: str
+    ean: str
+    energy: Energy
+    supplier: str
+    netbeheerder: str
+    municipality_nis: str
+    phase: Phase
+    closing_reason: EnergyClosingReason | None = None
+    rule_set_id: str
+    notice_of_default_on: date
+    notice_period_ends_on: date
+    contract_ended_on: date | None = None
+    took_over_on: date | None = None
+    prepayment_requested_on: date | None = None
+    prepayment_active: bool = False
+    emergency_credit: Decimal | None = None
+    minimal_supply: Literal["normal", "minimal", "off"] | None = None
+    total_debt: Decimal | None = None
+    invoices: list[GasInvoice] = []
+    lac: Lac | None = None
+    disconnection: Disconnection | None = None
+    disconnected_on: date | None = None
+    winter_support: WinterSupport | None = None
+    deadlines: list[Deadline] = []
+    runs: int = 1
+
+
+class EnergyCaseInput(BaseModel):
+    """Start input; on continue-as-new also the state, the stream version and the callbacks already seen."""
+
+    case_id: str
+    ocmw_id: str
+    ean: str
+    energy: Energy
+    supplier: str
+    netbeheerder: str
+    municipality_nis: str
+    notice_of_default_on: date
+    callback_url: str
+    state: EnergyCaseState | None = None
+    book: EnergyRuleBook | None = None
+    stream_version: int = 0
+    seen_event_ids: list[str] = []
+    request_seq: int = 0

@@ -1,0 +1,122 @@
+"""Builders and steps shared by the energy tests."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from tests.conftest import NETBEHEERDER_SECRET, Stack, eventually
+from tests.fbu_helpers import ok
+
+OCMW = "ocmw-44021"
+
+
+def ean(n: int) -> str:
+    """A valid Belgian EAN-18 (GS1 check digit) from a serial number."""
+    body = f"54144882{n:09d}"
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def open_body(ean_code: str, energy: str = "gas", notice: date | None = None, nis: str = "44021") -> dict[str, Any]:
+    return {
+        "household": {"name": "Samira Benali", "national_number": "85.07.30-033.28",
+                      "address": "Brugsesteenweg 12, 9000 Gent", "municipality_nis": nis},
+        "ean": ean_code, "energy": energy, "supplier": "Engie", "netbeheerder": "fluvius",
+        "notice_of_default_on": (notice or date(2026, 11, 2)).isoformat(),
+    }
+
+
+def signed(body: dict[str, Any], secret: str = NETBEHEERDER_SECRET, ts: int | None = None) -> tuple[bytes, dict]:
+    raw = json.dumps(body).encode()
+    stamp = int(time.time()) if ts is None else ts
+    return raw, {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign(secret, stamp, raw),
+                 "Content-Type": "application/json"}
+
+
+def callback(ean_code: str, type_: str, energy: str = "gas", data: dict[str, Any] | None = None,
+             event_id: str | None = None) -> dict[str, Any]:
+    return {"event_id": event_id or f"test-{uuid.uuid4().hex}", "type": type_, "ean": ean_code, "energy": energy,
+            "netbeheerder": "fluvius", "occurred_at": datetime.now(UTC).isoformat(), "request_key": None,
+            "data": data or {}}
+
+
+class EnergyDriver:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.api: httpx.AsyncClient = stack.api
+        self.ocmw = stack.token("ocmw", OCMW)
+        self._serial = int(time.time() * 1000) % 10**8
+
+    def new_ean(self) -> str:
+        self._serial += 1
+        return ean(self._serial)
+
+    async def today(self) -> date:
+        from schemas.calendar import brussels_date
+
+        return brussels_date(await self.stack.env.get_current_time())
+
+    async def sleep_until(self, day: date) -> None:
+        from schemas.calendar import brussels_midnight
+
+        target = brussels_midnight(day) + timedelta(hours=9)
+        now = await self.stack.env.get_current_time()
+        if target > now:
+            await self.stack.env.sleep(target - now)
+
+    async def open(self, energy: str = "gas", notice: date | None = None, ean_code: str | None = None
+                   ) -> tuple[str, str]:
+        code = ean_code or self.new_ean()
+        notice = notice or await self.today()
+        r = await self.api.post("/v1/energy/cases", json=open_body(code, energy, notice), headers=self.ocmw)
+        return str((await ok(r, 201))["case_id"]), code
+
+    async def step(self, case_id: str, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        r = await self.api.post(f"/v1/energy/cases/{case_id}/{path}", json=body, headers=self.ocmw)
+        return await ok(r, status)
+
+    async def case(self, case_id: str) -> dict[str, Any]:
+        return await ok(await self.api.get(f"/v1/energy/cases/{case_id}", headers=self.ocmw))
+
+    async def types(self, case_id: str) -> list[str]:
+        r = await self.api.get(f"/v1/energy/cases/{case_id}/events", headers=self.ocmw)
+        assert r.status_code == 200, r.text
+        return [e["type"] for e in r.json()]
+
+    async def events(self, case_id: str) -> list[dict[str, Any]]:
+        r = await self.api.get(f"/v1/energy/cases/{case_id}/events", headers=self.ocmw)
+        return list(r.json())
+
+    async def wait_for(self, case_id: str, event_type: str, count: int = 1) -> list[dict[str, Any]]:
+        async def probe() -> list[dict[str, Any]] | None:
+            found = [e for e in await self.events(case_id) if e["type"] == event_type]
+            return found if len(found) >= count else None
+
+        return await eventually(probe)
+
+    async def post_callback(self, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        raw, headers = signed(body, **kwargs)
+        return await self.api.post("/v1/integrations/netbeheerder/callbacks", content=raw, headers=headers)
+
+    async def in_prepayment(self, energy: str = "gas") -> tuple[str, str]:
+        """A case whose contract ended and whose netbeheerder activated the prepayment function."""
+        case_id, code = await self.open(energy)
+        await self.step(case_id, "supplier-events", {"type": "contract_ended", "on": str(await self.today())})
+        await self.wait_for(case_id, "SocialSupplierTookOver")
+        if energy == "gas":
+            await self.step(case_id, "prepayment-requests", {"note": "customer asks"})
+        await self.wait_for(case_id, "PrepaymentActivated")
+        return case_id, code
+
+
+def next_date(after: date, month: int, day: int) -> date:
+    """The first month-day on or after ``after``."""
+    candidate = date(after.year, month, day)
+    return candidate if candidate >= after else date(after.year + 1, month, day)
