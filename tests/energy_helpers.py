@@ -71,6 +71,21 @@ class EnergyDriver:
         if target > now:
             await self.stack.env.sleep(target - now)
 
+    async def walk_until(self, day: date, netbeheerder: Any) -> None:
+        """Move the clock one day at a time, letting the simulator deliver each day's callbacks before the next
+        day starts (the simulator answers in real time; the test server's clock would otherwise run ahead)."""
+        import asyncio
+
+        current = await self.today()
+        while current < day:
+            current += timedelta(days=1)
+            await self.sleep_until(current)
+            for _ in range(200):
+                if not netbeheerder.app.state.simulator.tasks:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.02)
+
     async def open(self, energy: str = "gas", notice: date | None = None, ean_code: str | None = None
                    ) -> tuple[str, str]:
         code = ean_code or self.new_ean()

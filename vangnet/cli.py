@@ -215,6 +215,33 @@ def sim_payments(
     guarded(run)
 
 
+@app.command("sim-netbeheerder")
+def sim_netbeheerder(
+    port: Annotated[int | None, typer.Option(help="Port (default: the netbeheerder_sim_port setting).")] = None,
+) -> None:
+    """Run the netbeheerder simulator (faults: NBSIM_* variables or PUT /faults); it signs its callbacks."""
+    settings = _setup()
+
+    def run() -> None:
+        import uvicorn
+
+        from simulators.netbeheerder.app import config_from_env, create_app
+        from vangnet.embedded import require_free_port
+
+        cfg = config_from_env()
+        listen = port or settings.netbeheerder_sim_port
+        require_free_port("127.0.0.1", listen, "netbeheerder simulator")
+        secrets = settings.netbeheerder_secrets.get(cfg.netbeheerder)
+        secret = secrets[0].get_secret_value() if secrets else cfg.secret
+        application = create_app(secret=secret, netbeheerder=cfg.netbeheerder, delay_ms=cfg.delay_ms,
+                                 duplicate_rate=cfg.duplicate_rate, reorder_rate=cfg.reorder_rate,
+                                 error_rate=cfg.error_rate, seed=cfg.seed)
+        with _signals_as_ctrl_c(signal.SIGTERM):
+            uvicorn.run(application, host="127.0.0.1", port=listen, log_config=None, access_log=False)
+
+    guarded(run)
+
+
 @app.command()
 def token(
     role: Annotated[str, typer.Option(help="ocmw, ocmw-coordinator, wonen-vlaanderen, netbeheerder, auditor, admin")],
@@ -268,6 +295,42 @@ def _parse_amount(value: str, what: str) -> Decimal:
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise fail(f"{what} must be positive with at most two decimals")
     return amount
+
+
+@rules_app.command("energy")
+def rules_energy(
+    on: Annotated[str, typer.Option(help="Date of the notice of default (YYYY-MM-DD).")],
+) -> None:
+    """Print the energy rule set in force on a date, with the emergency credit and the seasonal windows, as JSON."""
+    settings = get_settings()
+    day = _parse_date(on, "--on")
+
+    def run() -> None:
+        from schemas.energy_rules import (
+            NoEuroCreditError,
+            emergency_credit,
+            heating_support_open,
+            in_winter_ban,
+            select_energy_rule_set,
+        )
+        from schemas.fbu_rules import NoRuleSetError
+        from vangnet.rulebook import load_energy_rule_book
+
+        book = load_energy_rule_book(settings.energy_rules_file)
+        try:
+            rs = select_energy_rule_set(book, day)
+        except NoRuleSetError as exc:
+            raise fail(str(exc)) from None
+        credit: dict[str, Any]
+        try:
+            credit = {e: str(emergency_credit(book, e, day)) for e in ("electricity", "gas")}
+        except NoEuroCreditError as exc:
+            credit = {"unit": "kwh", "note": str(exc)}
+        out = {"rule_set": rs.model_dump(mode="json"), "emergency_credit_eur": credit,
+               "in_winter_ban": in_winter_ban(book, day), "heating_support_open": heating_support_open(book, day)}
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+
+    guarded(run)
 
 
 @rules_app.command("fbu")
@@ -386,6 +449,7 @@ def _run_dev(settings: Settings) -> None:
     from vangnet.embedded import child_env, port_in_use, require_free_port, start_postgres, start_temporal
 
     for port, what in ((settings.api_port, "API"), (settings.payment_sim_port, "payment simulator"),
+                       (settings.netbeheerder_sim_port, "netbeheerder simulator"),
                        (settings.worker_metrics_port, "worker metrics")):
         if port:
             require_free_port("127.0.0.1", port, what)
@@ -400,7 +464,11 @@ def _run_dev(settings: Settings) -> None:
         else:
             dsn = settings.database_url or ""
         env_values = {"VANGNET_DATABASE_URL": dsn, "VANGNET_TEMPORAL_ADDRESS": settings.temporal_target,
-                      "VANGNET_VAR_DIR": str(var), "VANGNET_LOG_FORMAT": "console"}
+                      "VANGNET_VAR_DIR": str(var), "VANGNET_LOG_FORMAT": "console",
+                      "VANGNET_PUBLIC_URL": f"http://{settings.api_host}:{settings.api_port}"}
+        if "VANGNET_NETBEHEERDER_URLS" not in os.environ:  # the simulator plays every configured netbeheerder
+            env_values["VANGNET_NETBEHEERDER_URLS"] = json.dumps(
+                {name: f"http://127.0.0.1:{settings.netbeheerder_sim_port}" for name in settings.netbeheerder_urls})
         env = child_env(**env_values)
         me = [sys.executable, "-m", "vangnet.cli"]
         subprocess.run([*me, "migrate"], env=env, check=True)  # noqa: S603
@@ -409,7 +477,8 @@ def _run_dev(settings: Settings) -> None:
             procs.append(("temporal", start_temporal(
                 var / "temporal.db", port=settings.embedded_temporal_port,
                 ui_port=settings.embedded_temporal_ui_port, namespace=settings.temporal_namespace)))
-        for name, args in (("payments", ["sim-payments"]), ("worker", ["worker"]), ("api", ["api"])):
+        for name, args in (("payments", ["sim-payments"]), ("netbeheerder", ["sim-netbeheerder"]),
+                           ("worker", ["worker"]), ("api", ["api"])):
             procs.append((name, subprocess.Popen([*me, *args], env=env)))  # noqa: S603
         deadline = time.monotonic() + 60
         while not port_in_use(settings.api_host, settings.api_port):
@@ -426,6 +495,7 @@ def _run_dev(settings: Settings) -> None:
             f"  Temporal       {settings.temporal_target}  namespace {settings.temporal_namespace}\n"
             f"  PostgreSQL     {'embedded in ' + str(var / 'pg') if pg else 'external'}\n"
             f"  Payments sim   http://127.0.0.1:{settings.payment_sim_port}/payments\n"
+            f"  Netbeheerder   http://127.0.0.1:{settings.netbeheerder_sim_port}/v1/requests  (simulator)\n"
             f"  Worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics\n"
             "  Token          vangnet token --role ocmw --org ocmw-44021\n",
             fg=typer.colors.GREEN, err=True)

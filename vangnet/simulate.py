@@ -24,11 +24,12 @@ from typing import Any, Literal, TextIO
 import asyncpg
 import httpx
 import uvicorn
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from api.app import create_app
 from api.context import ApiContext
 from schemas.calendar import brussels_date, brussels_midnight
+from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from vangnet.converter import data_converter
 from vangnet.db import migrate
 from vangnet.embedded import bin_path, start_postgres
@@ -49,7 +50,18 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "close_case": ("ocmw", "POST", "/v1/fbu/cases/{case}/close"),
     "decide_claim": ("wonen-vlaanderen", "POST", "/v1/claims/{claim}/decision"),
     "resubmit_claim": ("ocmw", "POST", "/v1/claims/{claim}/resubmit"),
+    "open_energy_case": ("ocmw", "POST", "/v1/energy/cases"),
+    "supplier_event": ("ocmw", "POST", "/v1/energy/cases/{case}/supplier-events"),
+    "prepayment_request": ("ocmw", "POST", "/v1/energy/cases/{case}/prepayment-requests"),
+    "lac_request": ("ocmw", "POST", "/v1/energy/cases/{case}/lac-requests"),
+    "lac_advice": ("ocmw", "POST", "/v1/energy/cases/{case}/lac-advice"),
+    "winter_support": ("ocmw", "POST", "/v1/energy/cases/{case}/winter-support"),
+    "winter_support_decision": ("ocmw", "POST", "/v1/energy/cases/{case}/winter-support/decision"),
+    "close_energy_case": ("ocmw", "POST", "/v1/energy/cases/{case}/close"),
+    "netbeheerder_callback": ("netbeheerder", "POST", "/v1/integrations/netbeheerder/callbacks"),
 }
+OPENERS = ("open_fbu_case", "open_energy_case")
+SIM_SECRET = "simulate-secret"  # noqa: S105 - a throw-away secret shared by the rehearsal's own simulator
 
 
 class ScenarioError(ValueError):
@@ -62,7 +74,9 @@ class Step(BaseModel):
     day: int = Field(ge=0, le=3660)
     do: Literal[
         "open_fbu_case", "draft_agreement", "sign", "refuse", "record_repayment", "declare_stable_housing",
-        "close_case", "decide_claim", "resubmit_claim",
+        "close_case", "decide_claim", "resubmit_claim", "open_energy_case", "supplier_event", "prepayment_request",
+        "lac_request", "lac_advice", "winter_support", "winter_support_decision", "close_energy_case",
+        "netbeheerder_callback",
     ]
     body: dict[str, Any] = Field(default_factory=dict)
     case: str = Field("case", description="Name of the case this step acts on (set by open_fbu_case).")
@@ -117,6 +131,7 @@ class _Run:
     api: httpx.AsyncClient
     pool: asyncpg.Pool
     tokens: dict[str, dict[str, str]]
+    busy: Callable[[], bool] = lambda: False  # the netbeheerder simulator still has callbacks to deliver
     cases: dict[str, str] = field(default_factory=dict)
     position: int = 0
 
@@ -124,11 +139,16 @@ class _Run:
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
 
-    async def drain(self, settle: float = 0.3, limit: float = 10.0) -> None:
-        """Print new events until the log has been quiet for ``settle`` seconds (effects of a step are async)."""
+    async def drain(self, settle: float = 0.3, limit: float = 10.0, quick: bool = False) -> None:
+        """Print new events until the log has been quiet for ``settle`` seconds (effects of a step are async,
+        and the simulators answer in real time). ``quick``: return at once if nothing new happened at all."""
         quiet_since = time.monotonic()
         deadline = time.monotonic() + limit
-        while time.monotonic() - quiet_since < settle and time.monotonic() < deadline:
+        first, seen_any = True, False
+        while (time.monotonic() - quiet_since < settle or self.busy()) and time.monotonic() < deadline:
+            if not first:
+                await asyncio.sleep(0.05)
+            first = False
             rows = await self.pool.fetch(
                 "SELECT position, case_id, stream, type, data, occurred_at FROM domain_events "
                 "WHERE position > $1 ORDER BY position", self.position)
@@ -138,7 +158,23 @@ class _Run:
                 self.emit({"day": (on - self.start).days, "date": on.isoformat(), "type": r["type"],
                            "case": r["case_id"], "stream": r["stream"], "data": json.loads(r["data"])})
                 quiet_since = time.monotonic()
-            await asyncio.sleep(0.05)
+                seen_any = True
+            if quick and not seen_any and not self.busy():
+                return
+
+    async def _callback(self, n: int, case_id: str, body: dict[str, Any]) -> httpx.Response:
+        """A netbeheerder callback about the case's connection point, signed like the real one."""
+        row = await self.pool.fetchrow("SELECT ean, energy, netbeheerder FROM energy_cases WHERE case_id = $1", case_id)
+        if row is None:
+            raise ScenarioError(f"step {n}: a netbeheerder callback needs an energy case")
+        payload = {"event_id": f"scenario-{n}", "ean": row["ean"], "energy": row["energy"],
+                   "netbeheerder": row["netbeheerder"], "occurred_at": datetime.now(UTC).isoformat(),
+                   "request_key": None, "data": {}, **body}
+        raw = json.dumps(payload).encode()
+        stamp = int(time.time())
+        headers = {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign(SIM_SECRET, stamp, raw),
+                   "Content-Type": "application/json"}
+        return await self.api.post("/v1/integrations/netbeheerder/callbacks", content=raw, headers=headers)
 
     async def claim_id(self, case_id: str, kind: str) -> str:
         row = await self.pool.fetchrow(
@@ -150,14 +186,18 @@ class _Run:
     async def step(self, n: int, step: Step) -> bool:
         role, method, template = ROUTES[step.do]
         case_id = self.cases.get(step.case, "")
-        if step.do != "open_fbu_case" and not case_id:
+        if step.do not in OPENERS and not case_id:
             raise ScenarioError(f"step {n} ({step.do}): no case named '{step.case}' was opened before")
         claim_id = await self.claim_id(case_id, step.claim) if "{claim}" in template else ""
         path = template.format(case=case_id, claim=claim_id)
-        headers = {**self.tokens[role], "Idempotency-Key": f"scenario-step-{n}"}
-        response = await self.api.request(method, path, json=resolve_days(step.body, self.start), headers=headers)
+        body = resolve_days(step.body, self.start)
+        if step.do == "netbeheerder_callback":
+            response = await self._callback(n, case_id, body)
+        else:
+            headers = {**self.tokens[role], "Idempotency-Key": f"scenario-step-{n}"}
+            response = await self.api.request(method, path, json=body, headers=headers)
         ok = response.status_code < 400
-        if step.do == "open_fbu_case" and ok:
+        if step.do in OPENERS and ok:
             self.cases[step.case] = response.json()["case_id"]
         if not ok or step.expect is not None:
             detail = response.json().get("detail") if "json" in response.headers.get("content-type", "") else None
@@ -172,6 +212,7 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
     """Run a scenario; return the process exit status (0 = every step did what it should)."""
     from temporalio.testing import WorkflowEnvironment
 
+    from simulators.netbeheerder.app import create_app as create_netbeheerder_app
     from simulators.payments.app import create_app as create_payment_app
     from worker.main import activities_for, build_worker
 
@@ -183,6 +224,8 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
     say("starting PostgreSQL, the time-skipping server and the payment simulator …")
     server, dsn = start_postgres(tmp / "pg")
     payments = _serve(create_payment_app(None, seed=1))
+    grid_app = create_netbeheerder_app(secret=SIM_SECRET, netbeheerder="fluvius", delay_ms=20, seed=1)
+    grid = _serve(grid_app)
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(), test_server_existing_path=bin_path("temporal-test-server"),
         runtime=quiet_runtime())
@@ -195,8 +238,12 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
             await conn.close()
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=5)
         key = load_or_create_key(tmp / "issuer.pem")
+        api_port = _free_port()
         settings = Settings(payment_system_url=payments[0], token_private_key_file=tmp / "issuer.pem",
-                            temporal_task_queue="simulate", worker_metrics_port=0)
+                            temporal_task_queue="simulate", worker_metrics_port=0,
+                            netbeheerder_urls={"fluvius": grid[0]},
+                            netbeheerder_secrets={"fluvius": [SecretStr(SIM_SECRET)]},
+                            public_url=f"http://127.0.0.1:{api_port}")
         verifier = TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key)
         app = create_app(jwks=jwks(key))
         app.state.ctx = ApiContext(settings=settings, client=env.client, pool=pool, verifier=verifier,
@@ -207,24 +254,32 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
             return {"Authorization": f"Bearer {t}"}
 
         tokens = {"ocmw": token("ocmw", scenario.ocmw), "wonen-vlaanderen": token("wonen-vlaanderen", None)}
+        # The API also listens on a port in this loop: the netbeheerder simulator calls it back over HTTP.
+        listener = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="warning",
+                                                 access_log=False, lifespan="off"))
+        serving = asyncio.create_task(listener.serve())
+        while not listener.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
         async with httpx.AsyncClient() as http, build_worker(
             env.client, "simulate", activities_for(pool, http, settings)
         ), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://simulate") as api:
-            run = _Run(start=begin, out=out, api=api, pool=pool, tokens=tokens)
+            run = _Run(start=begin, out=out, api=api, pool=pool, tokens=tokens,
+                       busy=lambda: bool(grid_app.state.simulator.tasks))
             failures = 0
             say(f"running {len(scenario.steps)} steps from {begin} …")
+            day = 0
             for n, step in enumerate(scenario.steps, start=1):
-                await _advance_to(env, begin, step.day)
+                day = await _walk(env, run, begin, day, step.day)
                 if not await run.step(n, step):
                     failures += 1
                 await run.drain()
             if scenario.until_day is not None:
-                for day in range(scenario.steps[-1].day + 1, scenario.until_day + 1):
-                    await _advance_to(env, begin, day)
-                    await run.drain(settle=0.1)
+                await _walk(env, run, begin, day, scenario.until_day)
             if histories is not None:
                 await _save_histories(env.client, pool, histories)
                 say(f"histories written to {histories}")
+            listener.should_exit = True
+            await serving
             await pool.close()
         say(f"done: {len(scenario.steps)} steps, {failures} refused unexpectedly, "
             f"simulated until {brussels_date(await env.get_current_time())}")
@@ -232,6 +287,7 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
     finally:
         await env.shutdown()
         payments[1].should_exit = True
+        grid[1].should_exit = True
         server.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -262,19 +318,33 @@ def quiet_runtime() -> Any:
         logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
 
 
-async def _advance_to(env: Any, start: date, day: int) -> None:
-    target = brussels_midnight(start + timedelta(days=day)) + STEP_HOUR
+async def _walk(env: Any, run: _Run, start: date, from_day: int, to_day: int) -> int:
+    """Move the clock to 09:00 of ``to_day`` one day at a time, letting each day's effects settle: deadlines fire
+    at midnight, and the simulators answer in real time, so a later day must not start before they have."""
+    for day in range(from_day + 1, to_day + 1):
+        await _advance_to(env, brussels_midnight(start + timedelta(days=day)) + timedelta(minutes=1))
+        await run.drain(quick=True)
+    await _advance_to(env, brussels_midnight(start + timedelta(days=to_day)) + STEP_HOUR)
+    await run.drain(quick=True)
+    return to_day
+
+
+async def _advance_to(env: Any, target: datetime) -> None:
     now = await env.get_current_time()
     if target > now:
         await env.sleep(target - now)
 
 
-def _serve(app: Any) -> tuple[str, uvicorn.Server]:
+def _free_port() -> int:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def _serve(app: Any) -> tuple[str, uvicorn.Server]:
+    port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + 15

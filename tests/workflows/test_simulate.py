@@ -81,3 +81,21 @@ def test_day_references_become_dates() -> None:
 async def test_past_start_is_refused() -> None:
     with pytest.raises(ScenarioError, match="lies in the past"):
         await run_scenario(load_scenario(SCENARIOS / "fbu-happy-path.json"), date(2020, 1, 1), io.StringIO())
+
+
+async def test_energy_scenario_with_winter_ban_and_heating_support() -> None:
+    today = brussels_date(datetime.now(UTC))
+    start = date(today.year, 11, 23) if today <= date(today.year, 11, 23) else date(today.year + 1, 11, 23)
+    out = io.StringIO()
+    assert await run_scenario(load_scenario(SCENARIOS / "energy-gas-winter.json"), start, out) == 0
+    events = lines(out)
+    days = {e["type"]: e["day"] for e in events if "type" in e}
+    assert days["ContractEnded"] == 46  # 45-day notice period, then the next day
+    assert days["PrepaymentActivationRequested"] == 85  # invoice due on day 64, 20 days unpaid
+    deferred = next(e for e in events if e.get("type") == "DisconnectionDeferred")
+    assert deferred["data"]["until"] == str(date(start.year + 1, 3, 1))
+    scheduled = next(e for e in events if e.get("type") == "DisconnectionScheduled")
+    assert scheduled["date"] == str(date(start.year + 1, 3, 1))
+    topups = [e for e in events if e.get("type") == "TopUpLoaded"]
+    claim = next(e for e in events if e.get("type") == "ReimbursementClaimed")
+    assert claim["data"]["loaded_total"] == f"{54 * len(topups)}.00" and claim["data"]["rate"] == "0.70"
