@@ -59,6 +59,7 @@ class Workspace:
             "VANGNET_API_PORT": str(self.ports["api"]),
             "VANGNET_PAYMENT_SIM_PORT": str(self.ports["payments"]),
             "VANGNET_PAYMENT_SYSTEM_URL": f"http://127.0.0.1:{self.ports['payments']}",
+            "VANGNET_NETBEHEERDER_SIM_PORT": str(self.ports["netbeheerder"]),
             "VANGNET_WORKER_METRICS_PORT": str(self.ports["worker_metrics"]),
             "VANGNET_EMBEDDED_TEMPORAL_PORT": str(self.ports["temporal"]),
             "VANGNET_EMBEDDED_TEMPORAL_UI_PORT": str(self.ports["temporal_ui"]),
@@ -72,10 +73,11 @@ def workspace(**extra: str) -> Iterator[Workspace]:
     root = Path(tempfile.mkdtemp(prefix="vgd-", dir="/tmp"))
     (root / "wd").mkdir()
     ports: dict[str, int] = {}
-    while len(ports) < 5:  # free_port() may hand out the same number twice; keep them distinct
+    names = ("api", "payments", "worker_metrics", "temporal", "temporal_ui", "netbeheerder")
+    while len(ports) < len(names):  # free_port() may hand out the same number twice; keep them distinct
         port = free_port()
         if port not in ports.values():
-            ports[("api", "payments", "worker_metrics", "temporal", "temporal_ui")[len(ports)]] = port
+            ports[names[len(ports)]] = port
     try:
         yield Workspace(cwd=root / "wd", var=root / "var", ports=ports, extra=dict(extra))
     finally:
