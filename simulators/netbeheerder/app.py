@@ -1,167 +1,379 @@
-"""Netbeheerder simulator: performs Vangnet's requests and calls back with signed callbacks, asynchronously.
+"""HTTP simulator of a netbeheerder (grid operator acting as social supplier, domain.md §2).
 
-Faults (settable at start or with ``PUT /faults``): ``delay_ms`` before acting, ``duplicate_rate`` (a callback is
-delivered twice with the same event id), ``reorder_rate`` (extra random delay, so callbacks overtake each other)
-and ``error_rate`` (a request is answered 503 and not performed).
+Vangnet sends it requests (``POST /v1/requests``: take over a customer, activate the prepayment function, grant
+emergency credit, switch the minimal supply, disconnect, load a top-up); the simulator accepts them at once and
+performs them later, asynchronously, each followed by a callback POSTed to the request's ``callback_url`` and
+signed with HMAC-SHA256 (``schemas.netbeheerder``). ``POST /v1/emit`` sends any callback on the netbeheerder's own
+initiative (an invoice, an unpaid invoice, the debt, a customer who left).
+
+Faults, set at start (``create_app`` arguments or ``NBSIM_*`` variables) or at runtime with ``PUT /faults``:
+
+* ``delay_ms`` — how long after accepting a request it is performed and called back;
+* ``reorder_rate`` — probability that a request gets an extra random delay of up to 3 × ``delay_ms``, so its
+  callback can overtake (or be overtaken by) the callbacks of later requests;
+* ``duplicate_rate`` — probability that a callback is delivered twice (same ``event_id``);
+* ``error_rate`` — probability that a request is answered 503 and not stored or performed.
+
+A request is stored once per idempotency key: a repeat is answered 200 with the stored request and acts no
+second time (a repeat with a different body is 409). A callback is redelivered on a 5xx, 408, 425 or 429 answer
+or a connection error, up to ``MAX_ATTEMPTS`` tries with exponential backoff (about 1.5 s in all); every outcome is
+recorded (``GET /v1/requests``, ``GET /v1/callbacks``). Given a ``seed``, the same sequence of requests meets the
+same faults.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
 import os
 import random
-import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+import structlog
+import uvicorn
+from fastapi import FastAPI, HTTPException, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, Callback, CallbackType, NetbeheerderRequest, sign
+from schemas.netbeheerder import (
+    CALLBACK_FOR,
+    EAN_PATTERN,
+    PARAMS_FOR,
+    Callback,
+    CallbackType,
+    Energy,
+    NetbeheerderRequest,
+    RequestType,
+    Value,
+    signature_headers,
+)
+from simulators.netbeheerder.store import (
+    IdempotencyConflictError,
+    RequestStatus,
+    RequestStore,
+    StoredRequest,
+    now_iso,
+)
 
-RESULT: dict[str, CallbackType] = {
-    "request_takeover": "takeover_confirmed",
-    "activate_prepayment": "prepayment_activated",
-    "grant_emergency_credit": "emergency_credit_granted",
-    "switch_minimal_supply": "minimal_supply_switched",
-    "schedule_disconnection": "disconnection_done",
-    "load_topup": "topup_loaded",
-}
+log = structlog.get_logger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8102
+DEFAULT_SECRET = "dev-secret-fluvius"  # noqa: S105 - the embedded default only; a deployment sets NBSIM_SECRET
+MAX_DELAY_MS = 60_000
+MAX_ATTEMPTS = 5  # per callback copy
+BACKOFF_SECONDS = 0.1  # doubled after every failed attempt: 0.1 + 0.2 + 0.4 + 0.8 s between five attempts
+CALLBACK_TIMEOUT_SECONDS = 5.0
+RETRY_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
+
+
+# --------------------------------------------------------------------------------------------------- models
 
 
 class Faults(BaseModel):
+    """The complete fault configuration currently in force."""
+
     model_config = ConfigDict(extra="forbid")
 
-    delay_ms: int = Field(200, ge=0, le=60_000)
-    duplicate_rate: float = Field(0.0, ge=0, le=1)
-    reorder_rate: float = Field(0.0, ge=0, le=1)
-    error_rate: float = Field(0.0, ge=0, le=1)
+    delay_ms: int = Field(200, ge=0, le=MAX_DELAY_MS)
+    duplicate_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
+    reorder_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
+    error_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 class FaultsUpdate(BaseModel):
+    """Body of ``PUT /faults``: fields left out keep their current value."""
+
     model_config = ConfigDict(extra="forbid")
 
-    delay_ms: int | None = Field(None, ge=0, le=60_000)
-    duplicate_rate: float | None = Field(None, ge=0, le=1)
-    reorder_rate: float | None = Field(None, ge=0, le=1)
-    error_rate: float | None = Field(None, ge=0, le=1)
+    delay_ms: int | None = Field(None, ge=0, le=MAX_DELAY_MS)
+    duplicate_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    reorder_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    error_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
-class Emit(BaseModel):
+class EmitRequest(BaseModel):
+    """Body of ``POST /v1/emit``: a callback on the netbeheerder's own initiative (the simulator fills the rest)."""
+
     model_config = ConfigDict(extra="forbid")
 
     type: CallbackType
-    ean: str = Field(pattern=r"^\d{18}$")
-    energy: str = Field(pattern="^(electricity|gas)$")
-    data: dict[str, str | int | bool | None] = Field(default_factory=dict)
-    callback_url: str
-    event_id: str | None = None
+    ean: str = Field(pattern=EAN_PATTERN)
+    energy: Energy
+    data: dict[str, Value] = Field(default_factory=dict)
+    callback_url: str = Field(min_length=1, max_length=500)
+    event_id: str | None = Field(None, min_length=1, max_length=200, description="Default: a fresh unique id.")
+    request_key: str | None = Field(None, max_length=200)
+    occurred_at: AwareDatetime | None = Field(None, description="Default: now.")
 
 
-@dataclass
-class _State:
-    secret: str
-    netbeheerder: str
-    faults: Faults
-    rng: random.Random
-    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    http: httpx.AsyncClient | None = None
+class Delivery(BaseModel):
+    """One copy of a callback sent to one address: the answer to every attempt, and the final one."""
+
+    event_id: str
+    type: CallbackType
+    url: str
+    copy_no: int = Field(description="1, or 2 for the duplicate of a duplicated callback.")
+    attempts: list[int | str] = Field(description="HTTP status, or the connection error's name, per attempt.")
+    status: int | str | None = Field(description="The last attempt's outcome.")
+    delivered: bool = Field(description="The receiver answered 2xx.")
+    sent_at: str
+
+
+class SentCallback(Delivery):
+    callback: Callback
+
+
+class CallbackList(BaseModel):
+    callbacks: list[SentCallback]
+    count: int
+
+
+class RequestAccepted(BaseModel):
+    request_id: str
+    status: RequestStatus
+    replayed: bool = False
+
+
+class RequestView(BaseModel):
+    request_id: str
+    idempotency_key: str
+    type: RequestType
+    status: RequestStatus
+    accepted_at: str
+    performed_at: str | None
+    request: NetbeheerderRequest
+    callbacks: list[Delivery]
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, stored: StoredRequest, *, replayed: bool = False) -> RequestView:
+        return cls(request_id=stored.request_id, idempotency_key=stored.idempotency_key, type=stored.request.type,
+                   status=stored.status, accepted_at=stored.accepted_at, performed_at=stored.performed_at,
+                   request=stored.request, callbacks=[Delivery.model_validate(d) for d in stored.deliveries],
+                   replayed=replayed)
+
+
+class RequestList(BaseModel):
+    requests: list[RequestView]
+    count: int
+
+
+# ----------------------------------------------------------------------------------------- request params
+
+
+def _params_problem(request: NetbeheerderRequest) -> str | None:
+    """Why the request's params do not fit its type, or None (a real netbeheerder refuses such a request)."""
+    params = request.params
+    for name in PARAMS_FOR[request.type]:
+        if name not in params or params[name] is None:
+            return f"{request.type} needs params.{name}"
+    if "amount" in PARAMS_FOR[request.type]:
+        amount = params["amount"]
+        try:
+            if not isinstance(amount, str) or not Decimal(amount).is_finite() or Decimal(amount) <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            return "params.amount must be a positive decimal string, e.g. '155.00'"
+    if request.type == "switch_minimal_supply" and not isinstance(params["on"], bool):
+        return "params.on must be true or false"
+    if request.type == "schedule_disconnection":
+        try:
+            date.fromisoformat(str(params["on_date"]))
+        except ValueError:
+            return "params.on_date must be a date, YYYY-MM-DD"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------------ app
+
+
+class SimulatorState:
+    """Mutable state of one simulator, kept on ``app.state.simulator``.
+
+    The random generator is used on the event loop only. Background tasks are kept in ``tasks`` (so they are not
+    garbage-collected mid-flight) and cancelled when the app shuts down.
+    """
+
+    def __init__(self, *, secret: str, netbeheerder: str, faults: Faults, seed: int | None,
+                 store: RequestStore) -> None:
+        self.secret = secret
+        self.netbeheerder = netbeheerder
+        self.faults = faults
+        self.rng = random.Random(seed)
+        self.store = store
+        self.sent: list[SentCallback] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._http: httpx.AsyncClient | None = None
+
+    def roll(self, rate: float) -> bool:
+        """True with probability ``rate``. Always draws, so the sequence does not depend on the rates."""
+        return self.rng.random() < rate
+
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:  # created lazily, so the app also works without its lifespan (ASGITransport)
+            self._http = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
+        return self._http
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def aclose(self) -> None:
+        """Cancel the background work and close the HTTP client (the store stays open)."""
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # ---- callbacks
+
+    async def deliver(self, cb: Callback, url: str) -> list[Delivery]:
+        """Send ``cb`` to ``url`` (twice with probability ``duplicate_rate``), each copy retried on failure."""
+        raw = cb.model_dump_json().encode()
+        copies = 2 if self.roll(self.faults.duplicate_rate) else 1
+        deliveries = []
+        for copy_no in range(1, copies + 1):
+            delivery = await self._send(cb, raw, url, copy_no)
+            self.sent.append(SentCallback(**delivery.model_dump(), callback=cb))
+            deliveries.append(delivery)
+        return deliveries
+
+    async def _send(self, cb: Callback, raw: bytes, url: str, copy_no: int) -> Delivery:
+        attempts: list[int | str] = []
+        delivered = False
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            # Signed afresh per attempt: a retry after a long backoff must not carry a stale timestamp.
+            headers = {"Content-Type": "application/json", **signature_headers(self.secret, raw)}
+            try:
+                response = await self.http().post(url, content=raw, headers=headers)
+            except httpx.HTTPError as exc:
+                attempts.append(type(exc).__name__)
+                continue
+            attempts.append(response.status_code)
+            if response.is_success:
+                delivered = True
+                break
+            if response.status_code < 500 and response.status_code not in RETRY_STATUSES:
+                break  # refused (e.g. a bad signature): sending the same bytes again cannot help
+        log.info("nbsim.callback", event_id=cb.event_id, type=cb.type, url=url, copy=copy_no, attempts=attempts,
+                 delivered=delivered)
+        return Delivery(event_id=cb.event_id, type=cb.type, url=url, copy_no=copy_no, attempts=attempts,
+                        status=attempts[-1] if attempts else None, delivered=delivered, sent_at=now_iso())
+
+    # ---- requests
+
+    async def perform(self, stored: StoredRequest) -> None:
+        """After the configured delay, do what was asked and call back."""
+        faults = self.faults
+        delay = faults.delay_ms / 1000
+        reordered, extra = self.roll(faults.reorder_rate), self.rng.random()
+        if reordered:
+            delay += extra * 3 * delay
+        await asyncio.sleep(delay)
+        req = stored.request
+        await asyncio.to_thread(self.store.mark_performed, req.idempotency_key)
+        cb = Callback(event_id=f"{req.idempotency_key}:done", type=CALLBACK_FOR[req.type], ean=req.ean,
+                      energy=req.energy, netbeheerder=self.netbeheerder, occurred_at=datetime.now(UTC),
+                      request_key=req.idempotency_key, data={k: req.params[k] for k in PARAMS_FOR[req.type]})
+        log.info("nbsim.performed", idempotency_key=req.idempotency_key, type=req.type, reordered=reordered)
+        for delivery in await self.deliver(cb, req.callback_url):
+            await asyncio.to_thread(self.store.add_delivery, req.idempotency_key, delivery.model_dump(mode="json"))
 
 
 def create_app(*, secret: str, netbeheerder: str = "fluvius", delay_ms: int = 200, duplicate_rate: float = 0.0,
                reorder_rate: float = 0.0, error_rate: float = 0.0, seed: int | None = None,
                db_path: str | None = None) -> FastAPI:
-    """Build the simulator (``db_path`` is accepted for symmetry with the payment simulator; state is in memory)."""
-    state = _State(secret=secret, netbeheerder=netbeheerder, rng=random.Random(seed),
-                   faults=Faults(delay_ms=delay_ms, duplicate_rate=duplicate_rate, reorder_rate=reorder_rate,
-                                 error_rate=error_rate))
+    """Build a netbeheerder simulator that signs its callbacks with ``secret``.
+
+    Requests are kept in the SQLite file ``db_path`` (in memory when None); with a file, requests accepted but not
+    yet performed when the simulator stopped are performed after it starts again. Invalid fault settings raise
+    ``pydantic.ValidationError`` (a ``ValueError``) here.
+    """
+    if not secret:
+        raise ValueError("the netbeheerder simulator needs a signing secret")
+    faults = Faults(delay_ms=delay_ms, duplicate_rate=duplicate_rate, reorder_rate=reorder_rate,
+                    error_rate=error_rate)
+    state = SimulatorState(secret=secret, netbeheerder=netbeheerder, faults=faults, seed=seed,
+                           store=RequestStore(db_path))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state.http = httpx.AsyncClient(timeout=10)
-        yield
-        for task in list(state.tasks):
-            task.cancel()
-        await state.http.aclose()
+        for stored in await asyncio.to_thread(state.store.list_requests, "accepted"):
+            log.info("nbsim.resumed", idempotency_key=stored.idempotency_key)
+            state.spawn(state.perform(stored))
+        try:
+            yield
+        finally:
+            await state.aclose()
+            state.store.close()
 
-    app = FastAPI(title="Netbeheerder simulator", lifespan=lifespan)
+    app = FastAPI(title=f"Netbeheerder simulator ({netbeheerder})", lifespan=lifespan, version="1.0",
+                  description="Performs Vangnet's requests asynchronously and calls back with signed callbacks, "
+                              "with injectable delay, reordering, duplicates and outages.")
     app.state.simulator = state
 
-    async def deliver(cb: Callback, url: str, record: dict[str, Any] | None) -> None:
-        raw = cb.model_dump_json().encode()
-        copies = 2 if state.rng.random() < state.faults.duplicate_rate else 1
-        for _ in range(copies):
-            status: int | str = "not sent"
-            for attempt in range(6):
-                stamp = int(time.time())
-                headers = {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign(state.secret, stamp, raw),
-                           "Content-Type": "application/json"}
-                try:
-                    assert state.http is not None
-                    response = await state.http.post(url, content=raw, headers=headers)
-                    status = response.status_code
-                    if response.status_code < 500 and response.status_code != 429:
-                        break
-                except httpx.HTTPError as exc:
-                    status = type(exc).__name__
-                await asyncio.sleep(0.05 * 2**attempt)
-            state.sent.append({"callback": json.loads(raw), "url": url, "status": status})
-            if record is not None:
-                record.setdefault("deliveries", []).append(status)
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
-    async def perform(req: NetbeheerderRequest, record: dict[str, Any]) -> None:
-        delay = state.faults.delay_ms / 1000
-        if state.rng.random() < state.faults.reorder_rate:
-            delay += state.rng.random() * 3 * delay
-        await asyncio.sleep(delay)
-        record["status"] = "performed"
-        data: dict[str, str | int | bool | None] = dict(req.params)
-        cb = Callback(event_id=f"{req.idempotency_key}:done", type=RESULT[req.type], ean=req.ean, energy=req.energy,
-                      netbeheerder=state.netbeheerder, occurred_at=datetime.now(UTC),
-                      request_key=req.idempotency_key, data=data)
-        await deliver(cb, req.callback_url, record)
-
-    def spawn(coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        state.tasks.add(task)
-        task.add_done_callback(state.tasks.discard)
-
-    @app.post("/v1/requests", status_code=202)
-    async def request(req: NetbeheerderRequest) -> JSONResponse:
-        if state.rng.random() < state.faults.error_rate:
-            raise HTTPException(503, "simulated outage; nothing was done")
-        known = state.requests.get(req.idempotency_key)
-        if known is not None:
-            return JSONResponse({"request_id": known["request_id"], "status": known["status"], "replayed": True})
-        record = {"request_id": "REQ-" + uuid.uuid4().hex, "request": req.model_dump(), "status": "accepted"}
-        state.requests[req.idempotency_key] = record
-        spawn(perform(req, record))
-        return JSONResponse({"request_id": record["request_id"], "status": "accepted"}, status_code=202)
-
-    @app.post("/v1/emit", status_code=202)
-    async def emit(body: Emit) -> dict[str, Any]:
-        cb = Callback(event_id=body.event_id or f"emit-{uuid.uuid4().hex}", type=body.type, ean=body.ean,
-                      energy=body.energy, netbeheerder=state.netbeheerder,
-                      occurred_at=datetime.now(UTC), data=body.data)
-        spawn(deliver(cb, body.callback_url, None))
-        return cb.model_dump(mode="json")
+    @app.post("/v1/requests", status_code=status.HTTP_202_ACCEPTED, response_model=RequestAccepted | RequestView,
+              responses={200: {"model": RequestView, "description": "Repeat of a stored request; nothing done."},
+                         409: {"description": "Idempotency key already used for a different request."},
+                         422: {"description": "Invalid request, or params that do not fit its type."},
+                         503: {"description": "Simulated outage: nothing was stored or done."}})
+    async def post_request(body: NetbeheerderRequest, response: Response) -> RequestAccepted | RequestView:
+        problem = _params_problem(body)
+        if problem is not None:
+            raise HTTPException(422, detail=problem)
+        if state.roll(state.faults.error_rate):
+            log.info("nbsim.fault.unavailable", idempotency_key=body.idempotency_key)
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="simulated outage; nothing was done")
+        try:
+            stored, created = await asyncio.to_thread(state.store.add, body)
+        except IdempotencyConflictError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        if not created:
+            log.info("nbsim.replayed", idempotency_key=body.idempotency_key, status=stored.status)
+            response.status_code = status.HTTP_200_OK
+            return RequestView.of(stored, replayed=True)
+        log.info("nbsim.accepted", idempotency_key=body.idempotency_key, type=body.type)
+        state.spawn(state.perform(stored))
+        return RequestAccepted(request_id=stored.request_id, status="accepted")
 
     @app.get("/v1/requests")
-    async def requests() -> dict[str, Any]:
-        return {"requests": list(state.requests.values()), "count": len(state.requests)}
+    async def list_requests(
+        only: Annotated[RequestStatus | None, Query(alias="status", description="Only this status.")] = None,
+    ) -> RequestList:
+        stored = await asyncio.to_thread(state.store.list_requests, only)
+        return RequestList(requests=[RequestView.of(s) for s in stored], count=len(stored))
+
+    @app.post("/v1/emit")
+    async def emit(body: EmitRequest) -> Callback:
+        """Send a callback now (subject to ``duplicate_rate``); answers once it is delivered or given up on."""
+        cb = Callback(event_id=body.event_id or f"emit-{uuid.uuid4().hex}", type=body.type,
+                      ean=body.ean, energy=body.energy, netbeheerder=state.netbeheerder,
+                      occurred_at=body.occurred_at or datetime.now(UTC), request_key=body.request_key,
+                      data=body.data)
+        await state.deliver(cb, body.callback_url)
+        return cb
 
     @app.get("/v1/callbacks")
-    async def callbacks() -> dict[str, Any]:
-        return {"callbacks": state.sent, "count": len(state.sent)}
+    async def list_callbacks() -> CallbackList:
+        return CallbackList(callbacks=list(state.sent), count=len(state.sent))
 
     @app.get("/faults")
     async def get_faults() -> Faults:
@@ -169,22 +381,26 @@ def create_app(*, secret: str, netbeheerder: str = "fluvius", delay_ms: int = 20
 
     @app.put("/faults")
     async def put_faults(update: FaultsUpdate) -> Faults:
+        # Replace, never mutate: work in flight sees one consistent setting.
         state.faults = state.faults.model_copy(update=update.model_dump(exclude_none=True))
+        log.info("nbsim.faults", **state.faults.model_dump())
         return state.faults
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 
 
-@dataclass(frozen=True)
+# ----------------------------------------------------------------------------------------------- standalone
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatorConfig:
-    host: str = "127.0.0.1"
-    port: int = 8102
-    secret: str = "dev-secret-fluvius"  # noqa: S105 - the embedded default only; production sets its own
+    """Start-up settings of the standalone simulator."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    secret: str = DEFAULT_SECRET
     netbeheerder: str = "fluvius"
+    db_path: str | None = None
     delay_ms: int = 200
     duplicate_rate: float = 0.0
     reorder_rate: float = 0.0
@@ -193,23 +409,61 @@ class SimulatorConfig:
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> SimulatorConfig:
+    """Read ``NBSIM_{HOST,PORT,SECRET,NETBEHEERDER,DB,DELAY_MS,DUPLICATE_RATE,REORDER_RATE,ERROR_RATE,SEED}``.
+
+    Unset or empty means the default. A malformed number raises ``ValueError`` naming the variable.
+    """
     env = os.environ if environ is None else environ
-    seed = env.get("NBSIM_SEED")
+    defaults = SimulatorConfig()
+
+    def get(name: str) -> str | None:
+        value = env.get(f"NBSIM_{name}", "").strip()
+        return value or None
+
+    def integer(name: str) -> int | None:
+        raw = get(name)
+        if raw is None:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"NBSIM_{name} must be an int, got {raw!r}") from None
+
+    def rate(name: str) -> float:
+        raw = get(name)
+        if raw is None:
+            return 0.0
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"NBSIM_{name} must be a float, got {raw!r}") from None
+
     return SimulatorConfig(
-        host=env.get("NBSIM_HOST", "127.0.0.1"), port=int(env.get("NBSIM_PORT", "8102")),
-        secret=env.get("NBSIM_SECRET", "dev-secret-fluvius"), netbeheerder=env.get("NBSIM_NETBEHEERDER", "fluvius"),
-        delay_ms=int(env.get("NBSIM_DELAY_MS", "200")), duplicate_rate=float(env.get("NBSIM_DUPLICATE_RATE", "0")),
-        reorder_rate=float(env.get("NBSIM_REORDER_RATE", "0")), error_rate=float(env.get("NBSIM_ERROR_RATE", "0")),
-        seed=int(seed) if seed else None)
+        host=get("HOST") or defaults.host,
+        port=port if (port := integer("PORT")) is not None else defaults.port,
+        secret=get("SECRET") or defaults.secret,
+        netbeheerder=get("NETBEHEERDER") or defaults.netbeheerder,
+        db_path=get("DB"),
+        delay_ms=delay if (delay := integer("DELAY_MS")) is not None else defaults.delay_ms,
+        duplicate_rate=rate("DUPLICATE_RATE"),
+        reorder_rate=rate("REORDER_RATE"),
+        error_rate=rate("ERROR_RATE"),
+        seed=integer("SEED"),
+    )
 
 
-def main() -> None:
-    import uvicorn
-
-    cfg = config_from_env()
-    uvicorn.run(create_app(secret=cfg.secret, netbeheerder=cfg.netbeheerder, delay_ms=cfg.delay_ms,
-                           duplicate_rate=cfg.duplicate_rate, reorder_rate=cfg.reorder_rate,
-                           error_rate=cfg.error_rate, seed=cfg.seed), host=cfg.host, port=cfg.port)
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the simulator under uvicorn; ``--host/--port/--db`` override the ``NBSIM_*`` environment."""
+    config = config_from_env()
+    parser = argparse.ArgumentParser(description="Netbeheerder simulator (signed asynchronous callbacks)")
+    parser.add_argument("--host", default=config.host)
+    parser.add_argument("--port", type=int, default=config.port)
+    parser.add_argument("--db", default=config.db_path, help="SQLite file for requests (default: in memory)")
+    args = parser.parse_args(argv)
+    app = create_app(secret=config.secret, netbeheerder=config.netbeheerder, delay_ms=config.delay_ms,
+                     duplicate_rate=config.duplicate_rate, reorder_rate=config.reorder_rate,
+                     error_rate=config.error_rate, seed=config.seed, db_path=args.db)
+    uvicorn.run(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":
