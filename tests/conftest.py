@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 from api.app import create_app
 from api.context import ApiContext
 from simulators.payments.app import create_app as create_payment_app
+from vangnet.codec import AesGcmCodec
 from vangnet.converter import data_converter
 from vangnet.db import migrate
 from vangnet.embedded import bin_path, start_postgres
@@ -88,10 +89,14 @@ async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
 # ---- Temporal ------------------------------------------------------------------------------------------
 
 
+# Tests run with payload encryption on, like production: a fixed test key.
+TEST_CODEC = AesGcmCodec({"test-k1": bytes(range(32))}, "test-k1")
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(), test_server_existing_path=bin_path("temporal-test-server"))
+        data_converter=data_converter(TEST_CODEC), test_server_existing_path=bin_path("temporal-test-server"))
     yield env
     await env.shutdown()
 
@@ -99,7 +104,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(), dev_server_existing_path=bin_path("temporal"),
+        data_converter=data_converter(TEST_CODEC), dev_server_existing_path=bin_path("temporal"),
         dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=50"])
     yield env
     await env.shutdown()

@@ -7,13 +7,30 @@ into the history once a payload codec is configured.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vangnet.settings import Settings
 
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 
-def data_converter() -> DataConverter:
+def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
+    """Pydantic JSON payloads, failures with encoded attributes, and (when given) the encrypting codec."""
     return dataclasses.replace(
         pydantic_data_converter,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        payload_codec=codec,
     )
+
+
+def codec_for(settings: Settings) -> PayloadCodec:
+    """The payload codec from the settings, or the embedded default's key file under var/keys."""
+    from vangnet.codec import AesGcmCodec, load_or_create_keys, parse_keys
+
+    if settings.payload_keys:
+        keys = parse_keys({k: v.get_secret_value() for k, v in settings.payload_keys.items()})
+        return AesGcmCodec(keys, settings.payload_active_key or next(iter(keys)))
+    keys, active = load_or_create_keys(settings.var_dir / "keys" / "payload-keys.json")
+    return AesGcmCodec(keys, active)

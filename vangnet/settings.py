@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     token_private_key_file: Path | None = None
     token_jwks_url: str | None = None
 
+    # Encryption of Temporal payloads (AES-256-GCM); unset = a key file under var/keys for the embedded default.
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description='{"key-id": "base64 32-byte key", ...}; keep old keys to read old payloads.')
+    payload_active_key: str | None = Field(None, description="The key id that encrypts new payloads.")
+
     # Rules: operator-maintained data files (default: the packaged rule sets)
     fbu_rules_file: Path | None = None
 

@@ -6,7 +6,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from vangnet.converter import data_converter
+from vangnet.converter import codec_for, data_converter
 from vangnet.settings import Settings
 
 
@@ -20,7 +20,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
+        data_converter=data_converter(codec_for(settings)),
         tls=tls,
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
         runtime=runtime,

@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from tests.conftest import TEST_CODEC
 from vangnet.converter import data_converter
 from worker.main import WORKFLOWS
 from worker.sandbox import workflow_runner
@@ -30,6 +31,7 @@ async def test_history_replays(path: Path) -> None:
     raw = json.loads(path.read_text())
     workflow_id = raw["events"][0]["workflowExecutionStartedEventAttributes"].get("workflowId") or path.stem
     history = WorkflowHistory.from_json(workflow_id, raw)
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=data_converter(), workflow_runner=workflow_runner())
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=data_converter(TEST_CODEC),
+                        workflow_runner=workflow_runner())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
