@@ -34,7 +34,7 @@ from schemas.energy import (
 from schemas.events import StoredEvent
 from schemas.fbu import Deadline
 from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, Callback, verify
-from vangnet import eventstore
+from vangnet import access_log, eventstore
 from vangnet.callbacks import forward
 from vangnet.tokens import Principal
 from workflows.energy_case import EnergyCaseWorkflow
@@ -200,6 +200,25 @@ async def case_state(ctx: ApiContext, case_id: str) -> EnergyCaseState:
 async def get_case(case_id: str, principal: Reader, ctx: Ctx) -> EnergyCaseState:
     await visible_case(ctx, principal, case_id)
     return await case_state(ctx, case_id)
+
+
+class Household(BaseModel):
+    name: str
+    national_number: str
+    address: str
+
+
+@router.get("/energy/cases/{case_id}/household", response_model=Household,
+            summary="The household's personal data, for its OCMW (logged in the access log)")
+async def household(case_id: str, principal: Ocmw, ctx: Ctx) -> Household:
+    await visible_case(ctx, principal, case_id)
+    row = await ctx.pool.fetchrow("SELECT name, national_number, address FROM energy_households WHERE case_id = $1",
+                                  case_id)
+    if row is None:
+        raise HTTPException(404, "No such case.")
+    await access_log.record(ctx.pool, principal, case_id, "case_work", ["name", "national_number", "address"],
+                            "GET /v1/energy/cases/{id}/household")
+    return Household(**dict(row))
 
 
 @router.get("/energy/cases/{case_id}/events", response_model=list[StoredEvent], summary="Domain events, in order")

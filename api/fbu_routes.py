@@ -30,7 +30,7 @@ from schemas.fbu import (
     SignAgreement,
 )
 from schemas.fbu_rules import NoRuleSetError, check_eligibility, select_rule_set
-from vangnet import eventstore
+from vangnet import access_log, eventstore
 from vangnet.rulebook import load_fbu_rule_book
 from vangnet.tokens import Principal
 from workflows.fbu_case import FbuCaseWorkflow
@@ -178,12 +178,31 @@ _step("declare_stable_housing", DeclareStableHousing, "Declare a stable housing 
 _step("close", CloseCase, "Close the case", "close")
 
 
-async def _parties(ctx: ApiContext, case_id: str) -> dict[str, Any]:
+async def _parties(ctx: ApiContext, case_id: str, who: Principal, route: str, fields: list[str]
+                   ) -> dict[str, Any]:
+    """The parties' personal data; the read is logged (who, case, purpose, fields) before it is returned."""
     row = await ctx.pool.fetchrow("SELECT * FROM fbu_parties WHERE case_id = $1", case_id)
     if row is None:
         raise HTTPException(404, "No such case.")
+    await access_log.record(ctx.pool, who, case_id, "case_work", fields, route)
     return {"tenant": json.loads(row["tenant"]), "landlord": json.loads(row["landlord"]),
             "address": row["dwelling_address"]}
+
+
+class Parties(BaseModel):
+    tenant: dict[str, str]
+    landlord: dict[str, str]
+    dwelling_address: str
+
+
+@router.get("/cases/{case_id}/parties", response_model=Parties,
+            summary="The tenant's and landlord's personal data (logged in the access log)")
+async def parties(case_id: str, principal: Ocmw, ctx: Ctx) -> Parties:
+    await owned_case(ctx, principal, case_id)
+    p = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/parties",
+                       ["tenant.name", "tenant.national_number", "tenant.iban", "landlord.name", "landlord.iban",
+                        "dwelling.address"])
+    return Parties(tenant=p["tenant"], landlord=p["landlord"], dwelling_address=p["address"])
 
 
 @router.get("/cases/{case_id}/documents/agreement", response_class=Response,
@@ -193,7 +212,8 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
     state = await case_state(ctx, case_id)
     if state.agreement is None:
         raise HTTPException(409, "No agreement has been drafted for this case yet.")
-    parties = await _parties(ctx, case_id)
+    parties = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/documents/agreement",
+                             ["tenant.name", "landlord.name", "dwelling.address"])
     pdf = documents.render_agreement_pdf(documents.AgreementDocument(
         case_id=case_id, ocmw_name=f"OCMW {state.ocmw_id}", ocmw_id=state.ocmw_id,
         tenant_name=parties["tenant"]["name"], tenant_address=parties["address"],
@@ -217,7 +237,8 @@ async def vredegerecht_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
     state = await case_state(ctx, case_id)
     if state.refusal is None or state.refusal.party != "landlord":
         raise HTTPException(409, "The letter exists only when the landlord refused to sign.")
-    parties = await _parties(ctx, case_id)
+    parties = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/documents/vredegerecht-letter",
+                             ["tenant.name", "landlord.name", "dwelling.address"])
     pdf = documents.render_vredegerecht_letter_pdf(documents.VredegerechtLetter(
         case_id=case_id, ocmw_name=f"OCMW {state.ocmw_id}", tenant_name=parties["tenant"]["name"],
         tenant_address=parties["address"], landlord_name=parties["landlord"]["name"],
