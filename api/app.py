@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from api import audit_routes, claims_routes, codec_routes, energy_routes, fbu_routes, platform_routes
 from api.context import ApiContext
+from api.limits import WriteRateLimiter, limits_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +39,8 @@ def _friendly(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callable[[], Awaitable[None]]]]] | None = None,
-               *, jwks: dict[str, Any] | None = None) -> FastAPI:
+               *, jwks: dict[str, Any] | None = None, max_body_bytes: int = 256 * 1024,
+               writes_per_minute: int = 600) -> FastAPI:
     """Build the app; ``context_factory`` connects Temporal and PostgreSQL (tests pass their own)."""
 
     @asynccontextmanager
@@ -58,6 +60,8 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
                         registry=registry)
     app.state.metrics_registry = registry
     app.state.jwks = jwks or {"keys": []}
+
+    app.middleware("http")(limits_middleware(max_body_bytes, WriteRateLimiter(writes_per_minute)))
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -181,7 +181,8 @@ def api() -> None:
 
         require_free_port(settings.api_host, settings.api_port, "API")
         keys = None if settings.token_jwks_url else jwks(load_or_create_key(settings.key_file))
-        application = create_app(api_context_factory(settings), jwks=keys)
+        application = create_app(api_context_factory(settings), jwks=keys, max_body_bytes=settings.api_max_body_bytes,
+                                 writes_per_minute=settings.api_writes_per_minute)
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make SIGTERM's a quiet exit 0
         with _signals_as_ctrl_c(signal.SIGTERM):
             uvicorn.run(application, host=settings.api_host, port=settings.api_port, log_config=None,

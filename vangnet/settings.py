@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # HTTP
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_max_body_bytes: int = Field(256 * 1024, description="Larger request bodies get 413.")
+    api_writes_per_minute: int = Field(600, description="Writes per bearer token per minute (per API process).")
     worker_metrics_port: int = Field(9464, description="Temporal SDK Prometheus endpoint on the worker; 0 = off.")
 
     # Identity: the embedded issuer signs with a key under var/keys; production sets an issuer and its JWKS URL.

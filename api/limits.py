@@ -1,0 +1,60 @@
+"""Abuse limits: request body size, and a write rate per bearer token (per API process)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+UNLIMITED_PATHS = ("/v1/integrations/", "/codec/")  # signed machine traffic; bounded by the sender
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class WriteRateLimiter:
+    """Token bucket per bearer token: ``per_minute`` writes, bursting up to the same number."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    def allow(self, key: str) -> float:
+        """0 when allowed, else the seconds to wait."""
+        now = self._clock()
+        bucket = self._buckets.setdefault(key, _Bucket(self.capacity, now))
+        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / self.rate
+
+
+def limits_middleware(max_body_bytes: int, limiter: WriteRateLimiter
+                      ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+            return JSONResponse({"detail": f"The request body is larger than {max_body_bytes} bytes."},
+                                status_code=413)
+        auth = request.headers.get("authorization", "")
+        if (request.method in WRITE_METHODS and auth and not request.url.path.startswith(UNLIMITED_PATHS)):
+            key = hashlib.sha256(auth.encode()).hexdigest()
+            wait = limiter.allow(key)
+            if wait:
+                return JSONResponse({"detail": "Too many changes in a short time; try again shortly."},
+                                    status_code=429, headers={"Retry-After": str(max(1, round(wait)))})
+        return await call_next(request)
+
+    return middleware
