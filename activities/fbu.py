@@ -51,6 +51,7 @@ class FbuActivities:
             ) from exc
         if response.status_code in (200, 201):
             data = response.json()
+            activity.logger.info("payment booked: %s (replayed: %s)", data["payment_id"], data.get("replayed"))
             return PaymentReceipt(payment_id=data["payment_id"], replayed=bool(data.get("replayed")))
         if response.status_code in (400, 409, 422):
             raise ApplicationError(

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import asyncpg
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -39,6 +40,7 @@ from vangnet.callbacks import forward
 from vangnet.tokens import Principal
 from workflows.energy_case import EnergyCaseWorkflow
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["Energy cases"])
 steps_router = APIRouter(prefix="/v1/energy", tags=["Energy cases"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
@@ -301,6 +303,8 @@ async def callback(request: Request, ctx: Ctx) -> JSONResponse:
             """INSERT INTO netbeheerder_callbacks (event_id, netbeheerder, type, ean, energy, body, case_id, signal_id)
                VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)""",
             cb.event_id, sender, cb.type, cb.ean, cb.energy, cb.model_dump_json(), case_id, signal_id)
+    log.info("netbeheerder callback stored", event_id=cb.event_id, type=cb.type, case_id=case_id,
+             signal_id=signal_id)
     if signal_id is not None:
         return JSONResponse({"status": "signal_created", "signal_id": signal_id}, status_code=202)
     await forward(ctx.client, ctx.pool, cb, str(case_id))

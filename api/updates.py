@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
+import structlog
 from fastapi import HTTPException
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
@@ -16,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 T = TypeVar("T", bound=BaseModel)
+log = structlog.get_logger(__name__)
 
 STATUS_FOR_TYPE = {"InvalidInput": 422, "StepOutOfOrder": 409}
 ENDED = "This case or claim has ended; no further steps are possible."
@@ -28,12 +30,15 @@ def update_id(name: str, idempotency_key: str | None) -> str:
 async def run_update(client: Client, workflow_id: str, name: str, arg: BaseModel, result_type: type[T],
                      idempotency_key: str | None) -> T:
     handle = client.get_workflow_handle(workflow_id)
+    structlog.contextvars.bind_contextvars(workflow_id=workflow_id)
     try:
         result: Any = await handle.execute_update(name, arg, id=update_id(name, idempotency_key),
                                                   result_type=result_type)
+        log.info("step applied", step=name, status=getattr(result, "status", None))
         return result
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
+        log.info("step refused", step=name, reason=getattr(cause, "type", None))
         if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR_TYPE:
             raise HTTPException(STATUS_FOR_TYPE[cause.type], cause.message) from exc
         raise HTTPException(500, "The step failed inside the engine; it was not applied.") from exc
