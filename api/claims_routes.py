@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 from typing import Annotated, Literal
 
+import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.context import ApiContext, get_context, require
 from api.steps import IdempotencyKey
 from api.updates import run_update
 from schemas.fbu import ClaimDecision, ResubmitClaim, StepResult
+from vangnet import sharing
 from vangnet.tokens import Principal
 
 router = APIRouter(prefix="/v1/claims", tags=["Claims"])
@@ -43,11 +46,18 @@ class ClaimView(BaseModel):
     payment_id: str | None
 
 
+class Withheld(BaseModel):
+    ocmw_id: str
+    claims: int
+    reason: str
+
+
 class ClaimPage(BaseModel):
     items: list[ClaimView]
     page: int
     page_size: int
     total: int
+    withheld: list[Withheld] = Field(default_factory=list, description="Claims not shared, and why.")
 
 
 def _view(r: object) -> ClaimView:
@@ -67,11 +77,24 @@ async def list_claims(_: WonenVlaanderen, ctx: Ctx, status: ClaimStatus | None =
                       page: Annotated[int, Query(ge=1)] = 1,
                       page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> ClaimPage:
     where, args = ("status = $1", [status]) if status else ("TRUE", [])
-    total = await ctx.pool.fetchval(f"SELECT count(*) FROM proj_claims WHERE {where}", *args)  # noqa: S608
     rows = await ctx.pool.fetch(
-        f"SELECT * FROM proj_claims WHERE {where} ORDER BY submitted_on, claim_id "  # noqa: S608
-        f"LIMIT {page_size} OFFSET {(page - 1) * page_size}", *args)
-    return ClaimPage(items=[_view(r) for r in rows], page=page, page_size=page_size, total=total)
+        f"SELECT * FROM proj_claims WHERE {where} ORDER BY submitted_on, claim_id LIMIT 10000", *args)  # noqa: S608
+    shared: list[asyncpg.Record] = []
+    withheld: Counter[tuple[str, str]] = Counter()
+    for r in rows:
+        decision = await _shared(ctx, r["ocmw_id"], r["case_id"])
+        if decision.allowed:
+            shared.append(r)
+        else:
+            withheld[(r["ocmw_id"], decision.reason)] += 1
+    start = (page - 1) * page_size
+    return ClaimPage(items=[_view(r) for r in shared[start:start + page_size]], page=page, page_size=page_size,
+                     total=len(shared),
+                     withheld=[Withheld(ocmw_id=o, claims=n, reason=why) for (o, why), n in withheld.items()])
+
+
+async def _shared(ctx: ApiContext, ocmw_id: str, case_id: str) -> sharing.Decision:
+    return await sharing.check(ctx.pool, sharing.FBU_CLAIM, ocmw_id, "wonen-vlaanderen", await ctx.today(), case_id)
 
 
 async def _claim(ctx: ApiContext, claim_id: str) -> ClaimView:
@@ -81,16 +104,25 @@ async def _claim(ctx: ApiContext, claim_id: str) -> ClaimView:
     return _view(row)
 
 
+async def _shared_claim(ctx: ApiContext, claim_id: str) -> ClaimView:
+    """The claim if it may be shared with Wonen-Vlaanderen; 403 says which basis is missing."""
+    claim = await _claim(ctx, claim_id)
+    decision = await _shared(ctx, claim.ocmw_id, claim.case_id)
+    if not decision.allowed:
+        raise HTTPException(403, decision.reason)
+    return claim
+
+
 @router.get("/{claim_id}", response_model=ClaimView, summary="One claim")
 async def get_claim(claim_id: str, _: WonenVlaanderen, ctx: Ctx) -> ClaimView:
-    return await _claim(ctx, claim_id)
+    return await _shared_claim(ctx, claim_id)
 
 
 @router.post("/{claim_id}/decision", response_model=StepResult, summary="Approve or reject a claim",
              responses={404: {"description": "No such claim"}, 409: {"description": "Not awaiting a decision"}})
 async def decide(claim_id: str, body: ClaimDecision, _: WonenVlaanderen, ctx: Ctx,
                  idempotency_key: IdempotencyKey = None) -> StepResult:
-    await _claim(ctx, claim_id)
+    await _shared_claim(ctx, claim_id)
     return await run_update(ctx.client, claim_id, "decide", body, StepResult, idempotency_key)
 
 

@@ -35,7 +35,7 @@ from schemas.energy import (
 from schemas.events import StoredEvent
 from schemas.fbu import Deadline
 from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, Callback, verify
-from vangnet import access_log, eventstore
+from vangnet import access_log, eventstore, sharing
 from vangnet.callbacks import forward
 from vangnet.tokens import Principal
 from workflows.energy_case import EnergyCaseWorkflow
@@ -294,6 +294,13 @@ async def callback(request: Request, ctx: Ctx) -> JSONResponse:
             nis = str(cb.data.get("municipality_nis") or "")
             if cb.type not in PAYMENT_PROBLEMS or not (len(nis) == 5 and nis.isdigit()):
                 raise HTTPException(404, "Unknown connection point: no case for this EAN and energy.")
+            decision = await sharing.check(conn, sharing.PAYMENT_SIGNAL, sender, ocmw_of(nis), await ctx.today())
+            if not decision.allowed:
+                await conn.execute(
+                    """INSERT INTO netbeheerder_callbacks (event_id, netbeheerder, type, ean, energy, body)
+                       VALUES ($1, $2, $3, $4, $5, $6::jsonb)""",
+                    cb.event_id, sender, cb.type, cb.ean, cb.energy, cb.model_dump_json())
+                return JSONResponse({"status": "not_shared", "reason": decision.reason}, status_code=202)
             signal_id = "sig-" + uuid.uuid4().hex
             await conn.execute(
                 """INSERT INTO ocmw_signals (signal_id, ocmw_id, municipality_nis, kind, energy, netbeheerder,

@@ -253,6 +253,9 @@ async def stack(ts_env: WorkflowEnvironment, ts_pool: asyncpg.Pool, settings: Se
                 rules_file: Path) -> AsyncIterator[Stack]:
     """One worker and API for every time-skipping test. It lives for the whole run on purpose: on the
     time-skipping server, workflows left without a worker keep tasks pending and the shared clock stops."""
+    from vangnet.sharing import seed_demo
+
+    await seed_demo(ts_pool)  # the data-sharing policies the flows need (tests of their absence add their own)
     async with make_stack(ts_env, ts_pool, settings.model_copy(update={"fbu_rules_file": rules_file})) as s:
         yield s
 

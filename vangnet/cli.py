@@ -31,6 +31,8 @@ rules_app = typer.Typer(help="Inspect the dated rule sets.", no_args_is_help=Tru
 projections_app = typer.Typer(help="Maintain the read models built from the event log.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(projections_app, name="projections")
+policies_app = typer.Typer(help="Data-sharing policies between organisations.", no_args_is_help=True)
+app.add_typer(policies_app, name="policies")
 
 T = TypeVar("T")
 
@@ -400,6 +402,54 @@ def simulate(
         raise typer.Exit(status)
 
 
+def _with_db(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None:
+    async def run() -> None:
+        import asyncpg
+
+        from vangnet.runtime import check_database, database_url
+
+        url = database_url(settings)
+        await check_database(url)
+        conn = await asyncpg.connect(url)
+        try:
+            await work(conn)
+        finally:
+            await conn.close()
+
+    guarded(lambda: asyncio.run(run()))
+
+
+@policies_app.command("list")
+def policies_list() -> None:
+    """Print every data-sharing policy as a JSON line."""
+    settings = _setup()
+
+    async def work(conn: Any) -> None:
+        rows = await conn.fetch("SELECT * FROM sharing_policies ORDER BY created_at, policy_id")
+        for r in rows:
+            typer.echo(json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(r).items()},
+                                  ensure_ascii=False))
+        if not rows:
+            typer.echo("no data-sharing policies: no data crosses an organisation boundary", err=True)
+
+    _with_db(settings, work)
+
+
+@policies_app.command("seed-demo")
+def policies_seed_demo() -> None:
+    """Record DEMO policies (marked as such) on an empty table, so the flows can be tried on a dev machine."""
+    settings = _setup()
+
+    async def work(conn: Any) -> None:
+        from vangnet.sharing import seed_demo
+
+        n = await seed_demo(conn)
+        typer.echo(f"demo data-sharing policies recorded: {n}" if n else "policies exist already; nothing seeded",
+                   err=True)
+
+    _with_db(settings, work)
+
+
 @projections_app.command("rebuild")
 def projections_rebuild() -> None:
     """Replay the whole event log into fresh read models."""
@@ -473,6 +523,8 @@ def _run_dev(settings: Settings) -> None:
         env = child_env(**env_values)
         me = [sys.executable, "-m", "vangnet.cli"]
         subprocess.run([*me, "migrate"], env=env, check=True)  # noqa: S603
+        if pg is not None:  # only the embedded database gets demo policies, never a real one
+            subprocess.run([*me, "policies", "seed-demo"], env=env, check=True)  # noqa: S603
         if settings.embedded_temporal:
             typer.echo("starting embedded Temporal dev server …", err=True)
             procs.append(("temporal", start_temporal(

@@ -34,6 +34,7 @@ from vangnet.converter import data_converter
 from vangnet.db import migrate
 from vangnet.embedded import bin_path, start_postgres
 from vangnet.settings import Settings
+from vangnet.sharing import seed_demo
 from vangnet.tokens import TokenVerifier, issue, jwks, load_or_create_key
 
 DAY_REF = re.compile(r"^\{day:(\d+)\}$")
@@ -234,6 +235,7 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
         conn = await asyncpg.connect(dsn)
         try:
             await migrate(conn)
+            await seed_demo(conn)  # a rehearsal shows the flows as they run once their policies exist
         finally:
             await conn.close()
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=5)
