@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from vangnet.settings import Settings
 from vangnet.tokens import Principal, Role, TokenError, TokenVerifier
+from vangnet.vault import Vault
 
 
 @dataclass
@@ -23,6 +24,15 @@ class ApiContext:
     verifier: TokenVerifier
     task_queue: str
     clock: Callable[[], Awaitable[datetime]] = field(default=None)  # type: ignore[assignment]
+    vault: Vault | None = None
+
+    def personal_data(self) -> Vault:
+        """The vault that seals personal data at rest (from the settings' master keys)."""
+        if self.vault is None:
+            from vangnet.converter import vault_for
+
+            self.vault = vault_for(self.settings)
+        return self.vault
 
     async def today(self) -> date:
         """Today in Brussels: the wall clock, or the virtual clock of a rehearsal on the time-skipping server."""

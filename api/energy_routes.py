@@ -38,6 +38,7 @@ from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, Callback, v
 from vangnet import access_log, eventstore, sharing
 from vangnet.callbacks import forward
 from vangnet.tokens import Principal
+from vangnet.vault import ERASED
 from workflows.energy_case import EnergyCaseWorkflow
 
 log = structlog.get_logger(__name__)
@@ -139,9 +140,10 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
                            case_id, ocmw_id)
         await conn.execute("INSERT INTO energy_cases (case_id, ean, energy, netbeheerder) VALUES ($1, $2, $3, $4)",
                            case_id, body.ean, body.energy, body.netbeheerder)
-        await conn.execute(
-            "INSERT INTO energy_households (case_id, name, national_number, address) VALUES ($1, $2, $3, $4)",
-            case_id, body.household.name, body.household.national_number, body.household.address)
+        subject_id, sealed = await ctx.personal_data().seal(conn, body.household.model_dump(
+            mode="json", include={"name", "national_number", "address"}))
+        await conn.execute("INSERT INTO energy_households (case_id, subject_id, sealed) VALUES ($1, $2, $3)",
+                           case_id, subject_id, sealed)
         try:
             handle = await ctx.client.start_workflow(
                 EnergyCaseWorkflow.run,
@@ -214,13 +216,13 @@ class Household(BaseModel):
             summary="The household's personal data, for its OCMW (logged in the access log)")
 async def household(case_id: str, principal: Ocmw, ctx: Ctx) -> Household:
     await visible_case(ctx, principal, case_id)
-    row = await ctx.pool.fetchrow("SELECT name, national_number, address FROM energy_households WHERE case_id = $1",
-                                  case_id)
+    row = await ctx.pool.fetchrow("SELECT subject_id, sealed FROM energy_households WHERE case_id = $1", case_id)
     if row is None:
         raise HTTPException(404, "No such case.")
     await access_log.record(ctx.pool, principal, case_id, "case_work", ["name", "national_number", "address"],
                             "GET /v1/energy/cases/{id}/household")
-    return Household(**dict(row))
+    data = await ctx.personal_data().open(ctx.pool, row["subject_id"], bytes(row["sealed"]))
+    return Household(**(data or {"name": ERASED, "national_number": ERASED, "address": ERASED}))
 
 
 @router.get("/energy/cases/{case_id}/events", response_model=list[StoredEvent], summary="Domain events, in order")

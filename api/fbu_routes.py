@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -33,6 +32,7 @@ from schemas.fbu_rules import NoRuleSetError, check_eligibility, select_rule_set
 from vangnet import access_log, eventstore
 from vangnet.rulebook import load_fbu_rule_book
 from vangnet.tokens import Principal
+from vangnet.vault import ERASED
 from workflows.fbu_case import FbuCaseWorkflow
 
 router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
@@ -102,9 +102,14 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
             "ON CONFLICT DO NOTHING RETURNING case_id", case_id, principal.org)
         if inserted is None:
             return CaseCreated(case_id=case_id)  # the same request, repeated
+        vault = ctx.personal_data()
+        tenant_subject, tenant_sealed = await vault.seal(conn, {**body.tenant.model_dump(mode="json"),
+                                                                "address": body.dwelling.address})
+        landlord_subject, landlord_sealed = await vault.seal(conn, body.landlord.model_dump(mode="json"))
         await conn.execute(
-            "INSERT INTO fbu_parties (case_id, tenant, landlord, dwelling_address) VALUES ($1, $2, $3, $4)",
-            case_id, body.tenant.model_dump_json(), body.landlord.model_dump_json(), body.dwelling.address)
+            """INSERT INTO fbu_parties (case_id, tenant_subject, landlord_subject, tenant_sealed, landlord_sealed)
+               VALUES ($1, $2, $3, $4, $5)""",
+            case_id, tenant_subject, landlord_subject, tenant_sealed, landlord_sealed)
         try:
             handle = await ctx.client.start_workflow(
                 FbuCaseWorkflow.run,
@@ -185,8 +190,13 @@ async def _parties(ctx: ApiContext, case_id: str, who: Principal, route: str, fi
     if row is None:
         raise HTTPException(404, "No such case.")
     await access_log.record(ctx.pool, who, case_id, "case_work", fields, route)
-    return {"tenant": json.loads(row["tenant"]), "landlord": json.loads(row["landlord"]),
-            "address": row["dwelling_address"]}
+    vault = ctx.personal_data()
+    tenant = await vault.open(ctx.pool, row["tenant_subject"], bytes(row["tenant_sealed"]))
+    landlord = await vault.open(ctx.pool, row["landlord_subject"], bytes(row["landlord_sealed"]))
+    erased_tenant = {"name": ERASED, "national_number": ERASED, "iban": ERASED, "address": ERASED}
+    tenant = tenant or erased_tenant
+    return {"tenant": {k: v for k, v in tenant.items() if k != "address"},
+            "landlord": landlord or {"name": ERASED, "iban": ERASED}, "address": tenant["address"]}
 
 
 class Parties(BaseModel):

@@ -4,6 +4,7 @@ simulator over real HTTP, a worker and an API client with tokens per role."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 import socket
 import tempfile
@@ -173,7 +174,10 @@ def settings(key_file: Path, payment_system: LiveServer, netbeheerder: LiveServe
     return Settings(token_private_key_file=key_file, payment_system_url=payment_system.url,
                     temporal_task_queue="unused", worker_metrics_port=0,
                     netbeheerder_urls={"fluvius": netbeheerder.url},
-                    netbeheerder_secrets={"fluvius": [SecretStr(NETBEHEERDER_SECRET)]})
+                    netbeheerder_secrets={"fluvius": [SecretStr(NETBEHEERDER_SECRET)]},
+                    master_keys={"test-m1": SecretStr(base64.b64encode(bytes(range(32, 64))).decode())},
+                    payload_keys={"test-k1": SecretStr(base64.b64encode(bytes(range(32))).decode())},
+                    payload_active_key="test-k1")
 
 
 @asynccontextmanager

@@ -419,6 +419,29 @@ def _with_db(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None
     guarded(lambda: asyncio.run(run()))
 
 
+@app.command()
+def erase(
+    subject: Annotated[str | None, typer.Option(help="A data subject id (sub-…).")] = None,
+    case: Annotated[str | None, typer.Option(help="Erase every data subject of this case.")] = None,
+) -> None:
+    """Erase personal data for good by deleting the subjects' keys; events and amounts stay, names become 'erased'."""
+    if (subject is None) == (case is None):
+        raise fail("give exactly one of --subject or --case")
+    settings = _setup()
+
+    async def work(conn: Any) -> None:
+        from vangnet.vault import erase as erase_subject
+        from vangnet.vault import subjects_of_case
+
+        subjects = [subject] if subject else await subjects_of_case(conn, case or "")
+        if not subjects:
+            raise fail(f"no personal data found for {'subject ' + subject if subject else 'case ' + str(case)}")
+        erased = [s for s in subjects if await erase_subject(conn, s)]
+        typer.echo(json.dumps({"erased": erased, "already_erased": [s for s in subjects if s not in erased]}))
+
+    _with_db(settings, work)
+
+
 @policies_app.command("list")
 def policies_list() -> None:
     """Print every data-sharing policy as a JSON line."""

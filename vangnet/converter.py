@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vangnet.settings import Settings
+    from vangnet.vault import Vault
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
@@ -23,6 +24,18 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
         payload_codec=codec,
     )
+
+
+def vault_for(settings: Settings) -> Vault:
+    """The vault for personal data at rest, with the master keys from the settings or var/keys."""
+    from vangnet.codec import load_or_create_keys, parse_keys
+    from vangnet.vault import Vault
+
+    if settings.master_keys:
+        keys = parse_keys({k: v.get_secret_value() for k, v in settings.master_keys.items()})
+        return Vault(keys, settings.master_active_key or next(iter(keys)))
+    keys, active = load_or_create_keys(settings.var_dir / "keys" / "master-keys.json")
+    return Vault(keys, active)
 
 
 def codec_for(settings: Settings) -> PayloadCodec:

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         default_factory=dict, description='{"key-id": "base64 32-byte key", ...}; keep old keys to read old payloads.')
     payload_active_key: str | None = Field(None, description="The key id that encrypts new payloads.")
 
+    # Master keys that wrap each data subject's key (personal data at rest); unset = var/keys for the embedded default.
+    master_keys: dict[str, SecretStr] = Field(default_factory=dict, description='{"id": "base64 32-byte key"}')
+    master_active_key: str | None = None
+
     # Rules: operator-maintained data files (default: the packaged rule sets)
     fbu_rules_file: Path | None = None
 

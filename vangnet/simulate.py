@@ -30,6 +30,7 @@ from api.app import create_app
 from api.context import ApiContext
 from schemas.calendar import brussels_date, brussels_midnight
 from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from vangnet.codec import new_key
 from vangnet.converter import data_converter
 from vangnet.db import migrate
 from vangnet.embedded import bin_path, start_postgres
@@ -245,7 +246,8 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
                             temporal_task_queue="simulate", worker_metrics_port=0,
                             netbeheerder_urls={"fluvius": grid[0]},
                             netbeheerder_secrets={"fluvius": [SecretStr(SIM_SECRET)]},
-                            public_url=f"http://127.0.0.1:{api_port}")
+                            public_url=f"http://127.0.0.1:{api_port}",
+                            master_keys={"rehearsal": SecretStr(new_key())})
         verifier = TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key)
         app = create_app(jwks=jwks(key))
         app.state.ctx = ApiContext(settings=settings, client=env.client, pool=pool, verifier=verifier,
