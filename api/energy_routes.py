@@ -161,12 +161,15 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
     return EnergyCaseCreated(case_id=case_id, ocmw_id=ocmw_id)
 
 
-async def open_case_for(conn: asyncpg.Connection | asyncpg.Pool, ean: str, energy: str) -> str | None:
-    """The open case of a connection point, if any (a case without projection row yet counts as open)."""
+async def open_case_for(conn: asyncpg.Connection | asyncpg.Pool, ean: str, energy: str,
+                        netbeheerder: str | None = None) -> str | None:
+    """The open case of a connection point, if any (a case without projection row yet counts as open); with
+    ``netbeheerder``, only a case of that netbeheerder: a callback never reaches another operator's case."""
     value = await conn.fetchval(
         """SELECT e.case_id FROM energy_cases e LEFT JOIN proj_energy_cases p USING (case_id)
            WHERE e.ean = $1 AND e.energy = $2 AND COALESCE(p.phase, 'notice_period') <> 'closed'
-           ORDER BY e.case_id LIMIT 1""", ean, energy)
+             AND ($3::text IS NULL OR e.netbeheerder = $3)
+           ORDER BY e.case_id LIMIT 1""", ean, energy, netbeheerder)
     return str(value) if value is not None else None
 
 
@@ -288,7 +291,7 @@ async def callback(request: Request, ctx: Ctx) -> JSONResponse:
     async with ctx.pool.acquire() as conn, conn.transaction():
         if await conn.fetchval("SELECT 1 FROM netbeheerder_callbacks WHERE event_id = $1", cb.event_id):
             return JSONResponse({"status": "duplicate", "event_id": cb.event_id}, status_code=200)
-        case_id = await open_case_for(conn, cb.ean, cb.energy) or await conn.fetchval(
+        case_id = await open_case_for(conn, cb.ean, cb.energy, sender) or await conn.fetchval(
             "SELECT case_id FROM energy_cases WHERE ean = $1 AND energy = $2 AND netbeheerder = $3 "
             "ORDER BY case_id DESC LIMIT 1", cb.ean, cb.energy, sender)
         signal_id = None
