@@ -46,6 +46,15 @@ async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     return body
 
 
+async def sleep_until(env: Any, day: date) -> None:
+    from schemas.calendar import brussels_midnight
+
+    target = brussels_midnight(day) + timedelta(hours=9)
+    now = await env.get_current_time()
+    if target > now:
+        await env.sleep(target - now)
+
+
 def later(d: date, days: int) -> date:
     return d + timedelta(days=days)
 
@@ -65,7 +74,9 @@ class Driver:
         return brussels_date(await self.stack.env.get_current_time())
 
     async def sleep_days(self, days: int) -> None:
-        await self.stack.env.sleep(timedelta(days=days))
+        """Move the shared clock to 09:00 Brussels, ``days`` calendar days from today: never near midnight, so the
+        test's date and the workflow's date cannot fall on two sides of it."""
+        await sleep_until(self.stack.env, (await self.today()) + timedelta(days=days))
 
     async def open(self, **kwargs: Any) -> str:
         r = await self.api.post("/v1/fbu/cases", json=open_body(**kwargs), headers=self.ocmw)

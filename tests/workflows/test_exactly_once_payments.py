@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,13 +23,16 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import pytest_asyncio
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.fbu import ClaimDecision, ClaimPayout, ClaimState, FbuClaimInput, StepResult
 from simulators.payments.app import create_app as create_payment_app
-from tests.conftest import LiveServer, running_worker, serve_in_thread
+from tests.conftest import TEST_CODEC, LiveServer, running_worker, serve_in_thread
+from vangnet.converter import data_converter
+from vangnet.embedded import bin_path
 from vangnet.settings import Settings
 from workflows.fbu_claim import FbuClaimWorkflow
 
@@ -277,6 +280,17 @@ def assert_logged_once(events: list[asyncpg.Record], batch: Batch, payment_ids: 
 
 
 # ---- the tests -----------------------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """This module's own time-skipping server. Killing a worker mid-payment leaves a task that only its timeout
+    recovers, and the test server does not skip time meanwhile: on the shared server that would stall every
+    later test's clock."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(TEST_CODEC), test_server_existing_path=bin_path("temporal-test-server"))
+    yield env
+    await env.shutdown()
 
 
 async def test_100_approved_claims_give_exactly_100_payments_despite_lost_responses(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from schemas.calendar import brussels_date
 from tests.conftest import Stack, eventually
-from tests.fbu_helpers import OCMW, agreement_body, ok, open_body
+from tests.fbu_helpers import OCMW, agreement_body, ok, open_body, sleep_until
 
 
 async def today(stack: Stack):
@@ -50,9 +50,7 @@ async def test_case_from_opening_to_tranche_2_paid(stack: Stack, payment_system)
 
     # The tenant pays every instalment on its due date; the engine proposes stable housing when the plan is done.
     for item in body["plan"]:
-        now = await today(stack)
-        due = __import__("datetime").date.fromisoformat(item["due_on"])
-        await stack.env.sleep(timedelta(days=(due - now).days))
+        await sleep_until(stack.env, date.fromisoformat(item["due_on"]))
         await ok(await api.post(f"/v1/fbu/cases/{case_id}/repayments",
                                 json={"amount": item["amount"], "paid_on": item["due_on"]}, headers=ocmw))
     await stack.env.sleep(timedelta(days=2))
