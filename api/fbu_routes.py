@@ -77,6 +77,9 @@ async def owned_case(ctx: ApiContext, principal: Principal, case_id: str) -> Non
 @router.post("/cases", status_code=201, response_model=CaseCreated, summary="Open an FBU case")
 async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_key: IdempotencyKey = None
                     ) -> CaseCreated:
+    if principal.org != f"ocmw-{body.dwelling.municipality_nis}":
+        raise HTTPException(422, f"This dwelling lies in municipality {body.dwelling.municipality_nis}; its case "
+                                 f"belongs to ocmw-{body.dwelling.municipality_nis}.")
     today = await ctx.today()
     if body.arrears.since > today:
         raise HTTPException(422, f"The arrears date {body.arrears.since} lies in the future.")

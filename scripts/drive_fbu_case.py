@@ -109,7 +109,8 @@ class Drive:
             "tenant": {"name": "Eloïse Janssens", "national_number": "85.07.30-033.28",
                        "iban": "BE71 0961 2345 6769"},
             "landlord": {"name": "Immo De Smet bv", "iban": "BE68539007547034"},
-            "dwelling": {"address": "Sint-Pietersnieuwstraat 41 bus 3, 9000 Gent", "municipality_nis": "44021",
+            "dwelling": {"address": "Sint-Pietersnieuwstraat 41 bus 3, 9000 Gent",
+                         "municipality_nis": self.org.removeprefix("ocmw-"),
                          "rental_market": "private", "monthly_rent": "800.00"},
             "arrears": {"amount": money(self.arrears), "since": (today - timedelta(days=90)).isoformat()},
         }
