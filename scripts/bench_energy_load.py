@@ -5,6 +5,9 @@
 
 Without ``--api`` it starts its own ``vangnet dev`` (a fresh var dir under /tmp, free ports for every listener) and
 stops it at the end with a Ctrl-C to its process group, also after an error, a Ctrl-C or a SIGTERM to this script.
+The first Ctrl-C (or SIGTERM) stops sending new cases, lets the calls in flight finish and reports; a second one
+aborts at once. ``--set VANGNET_X=VALUE`` passes a setting to that ``vangnet dev`` (e.g. a bigger database pool, or
+``VANGNET_TEMPORAL_ADDRESS`` of another Temporal server, to compare).
 With ``--api`` it uses a running stack: the API process is the one listening on the URL's port, its siblings under
 ``vangnet dev`` are the worker and the Temporal server (``--worker-pid``, ``--temporal-pid``, ``--api-pid`` and
 ``--postgres-pid`` override what is found). The OCMW token comes from ``vangnet token --role ocmw --org ocmw-44021``
@@ -16,11 +19,13 @@ in its 45-day notice period with one durable timer. Progress every 500 cases on 
 stdout: cases opened, errors by status, throughput, latency percentiles of the open call, and, sampled every second
 with psutil during the run and during a 10 s idle period after it, the worker's RSS and the CPU of the Temporal
 server, PostgreSQL (all its processes), the API and the worker; then the open cases the API lists for the OCMW and
-the size of the Temporal server's SQLite file. ``--json FILE`` writes the same figures, with the per-second
-samples, as JSON.
+the size of the Temporal server's SQLite file, and where the time goes according to the worker's Temporal SDK
+metrics (task schedule-to-start, execution, server calls). ``--json FILE`` writes the same figures, with the
+per-second samples, as JSON.
 
 CPU figures are percent of one core (a process using two full cores shows 200 %). This script runs on the same
-machine and its own CPU is reported too.
+machine and its own CPU is reported too, as is everything else the machine did meanwhile ("other processes", with
+the busiest ones named): on a shared machine that is what to look at before trusting a figure.
 
 The product limits writes per bearer token (``VANGNET_API_WRITES_PER_MINUTE``, 600 by default); for its own stack
 the script raises that limit (``--writes-per-minute``), since the benchmark measures capacity, not the throttle.
@@ -901,8 +906,7 @@ def signals_ignored() -> Iterator[None]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[2] if __doc__ else None,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", type=int, default=10_000, help="energy cases to open (default 10000)")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     p.add_argument("--api", help="use the stack running at this URL instead of starting one")
