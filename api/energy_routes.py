@@ -17,6 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api.context import ApiContext, get_context, require
+from api.fbu_routes import wait_opened
 from api.steps import IdempotencyKey, add_step
 from api.updates import rpc_to_http
 from schemas.energy import (
@@ -145,7 +146,7 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
         await conn.execute("INSERT INTO energy_households (case_id, subject_id, sealed) VALUES ($1, $2, $3)",
                            case_id, subject_id, sealed)
         try:
-            handle = await ctx.client.start_workflow(
+            await ctx.client.start_workflow(
                 EnergyCaseWorkflow.run,
                 EnergyCaseInput(
                     case_id=case_id, ocmw_id=ocmw_id, ean=body.ean, energy=body.energy, supplier=body.supplier,
@@ -155,9 +156,9 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
                 ),
                 id=case_id, task_queue=ctx.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
-            _ = await handle.execute_update(EnergyCaseWorkflow.opened, id="opened")
         except RPCError as exc:
             raise rpc_to_http(exc) from exc
+    await wait_opened(ctx, case_id, EnergyCaseWorkflow.opened)
     return EnergyCaseCreated(case_id=case_id, ocmw_id=ocmw_id)
 
 

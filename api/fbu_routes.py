@@ -114,7 +114,7 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
                VALUES ($1, $2, $3, $4, $5)""",
             case_id, tenant_subject, landlord_subject, tenant_sealed, landlord_sealed)
         try:
-            handle = await ctx.client.start_workflow(
+            await ctx.client.start_workflow(
                 FbuCaseWorkflow.run,
                 FbuCaseInput(
                     case_id=case_id, ocmw_id=principal.org, rental_market=body.dwelling.rental_market,
@@ -125,10 +125,21 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
                 task_queue=ctx.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
-            _ = await handle.execute_update(FbuCaseWorkflow.opened, id="opened")
         except RPCError as exc:
             raise rpc_to_http(exc) from exc
+    # After the commit: the case exists from here on, so a failure below never leaves a workflow without its rows.
+    await wait_opened(ctx, case_id, FbuCaseWorkflow.opened)
     return CaseCreated(case_id=case_id)
+
+
+async def wait_opened(ctx: ApiContext, case_id: str, update: Any) -> None:
+    """Answer 201 only once the case's first events are in the log; if that cannot be confirmed, say how to
+    continue (the case exists: repeating the request with the same Idempotency-Key returns it)."""
+    try:
+        _ = await ctx.client.get_workflow_handle(case_id).execute_update(update, id="opened")
+    except RPCError as exc:
+        raise HTTPException(503, f"Case {case_id} was created but is still starting; repeat the request with the "
+                                 "same Idempotency-Key or read the case in a moment.") from exc
 
 
 @router.get("/cases", response_model=CasePage, summary="List the OCMW's FBU cases")

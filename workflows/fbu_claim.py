@@ -115,6 +115,9 @@ class FbuClaimWorkflow:
 
     @workflow.update(name="decide")
     async def decide(self, cmd: ClaimDecision) -> StepResult:
+        # The claim is in the inbox as soon as ClaimSubmitted is in the log, which can be a moment before this
+        # workflow has seen its own append complete: wait for that rather than refuse the decision.
+        await workflow.wait_condition(lambda: self._submitted)
         async with self._lock:
             on = today()
             self._state.decided_on = on
@@ -135,7 +138,7 @@ class FbuClaimWorkflow:
 
     @decide.validator
     def _validate_decide(self, cmd: ClaimDecision) -> None:
-        if not self._submitted or self._state.status != "claimed":
+        if self._state.status != "claimed":
             raise out_of_order(f"This claim cannot be decided now: its status is '{self._state.status}'.")
 
     @workflow.update(name="resubmit")
