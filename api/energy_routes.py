@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from api.context import ApiContext, get_context, require
 from api.fbu_routes import wait_opened
 from api.steps import IdempotencyKey, add_step
-from api.updates import rpc_to_http
+from api.updates import rpc_to_http, run_query
 from schemas.energy import (
     CloseEnergyCase,
     EnergyCaseInput,
@@ -197,10 +197,7 @@ async def list_cases(principal: Reader, ctx: Ctx, phase: Phase | None = None,
 
 
 async def case_state(ctx: ApiContext, case_id: str) -> EnergyCaseState:
-    try:
-        state: EnergyCaseState = await ctx.client.get_workflow_handle(case_id).query(EnergyCaseWorkflow.state)
-    except RPCError as exc:
-        raise rpc_to_http(exc) from exc
+    state: EnergyCaseState = await run_query(ctx.client, case_id, EnergyCaseWorkflow.state)
     return state
 
 

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from api import documents
 from api.context import ApiContext, get_context, require
 from api.steps import IdempotencyKey, add_step
-from api.updates import rpc_to_http
+from api.updates import rpc_to_http, run_query
 from schemas.events import StoredEvent
 from schemas.fbu import (
     CaseStatus,
@@ -164,10 +164,7 @@ async def list_cases(principal: Ocmw, ctx: Ctx, status: CaseStatus | None = None
 
 
 async def case_state(ctx: ApiContext, case_id: str) -> FbuCaseState:
-    try:
-        state: FbuCaseState = await ctx.client.get_workflow_handle(case_id).query(FbuCaseWorkflow.state)
-    except RPCError as exc:
-        raise rpc_to_http(exc) from exc
+    state: FbuCaseState = await run_query(ctx.client, case_id, FbuCaseWorkflow.state)
     return state
 
 
