@@ -23,48 +23,25 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from drive_http import WRITE_ATTEMPTS, DriveError, HttpDrive, default_api, issue_token, money, step
 
-T = TypeVar("T")
 OCMW = "ocmw-44021"
 MUNICIPALITY = "44021"  # Gent
 NETBEHEERDER = "fluvius"
-WRITE_ATTEMPTS = 3  # a write that lost its connection is sent again with the same Idempotency-Key
 ACCEPTED = (202, 200)  # Vangnet's answers to a signed callback: accepted, or already received (same event_id)
 EXPECTED_CALLBACKS = ("takeover_confirmed", "prepayment_activated", "emergency_credit_granted")
 
 
-class DriveError(Exception):
-    """Stops the drive: the message says what went wrong."""
-
-
-def default_api() -> str:
-    return f"http://127.0.0.1:{os.environ.get('VANGNET_API_PORT') or 8000}"
-
-
 def default_sim() -> str:
     return f"http://127.0.0.1:{os.environ.get('VANGNET_NETBEHEERDER_SIM_PORT') or 8102}"
-
-
-def issue_token(role: str, org: str | None = None) -> str:
-    """A bearer token from ``vangnet token`` run by this interpreter (the project's virtualenv)."""
-    args = [sys.executable, "-m", "vangnet.cli", "token", "--role", role, *(["--org", org] if org else [])]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
-    token = result.stdout.strip()
-    if result.returncode != 0 or not token:
-        raise DriveError(f"'vangnet token --role {role}' failed (exit {result.returncode}): "
-                         f"{result.stderr.strip() or result.stdout.strip()}")
-    return token
 
 
 def brussels_today() -> date:
@@ -79,64 +56,20 @@ def fresh_ean() -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def money(value: Any) -> str:
-    return f"{Decimal(str(value)):.2f}"
-
-
-class Drive:
+class Drive(HttpDrive):
     def __init__(self, api: str, sim: str, timeout: float) -> None:
-        self.http = httpx.Client(base_url=api, timeout=30)
+        super().__init__(api, timeout, interval=0.3)
         self.sim = httpx.Client(base_url=sim, timeout=30)
-        self.timeout = timeout
-        self.run = uuid.uuid4().hex[:12]  # idempotency keys unique to this run, stable across its retries
-        self.call("GET", "/healthz", {})  # before asking for tokens: is this really a running Vangnet?
         self.sim_call("/healthz")
         self.ocmw = {"Authorization": f"Bearer {issue_token('ocmw', OCMW)}"}
 
     # ---- HTTP -------------------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, who: dict[str, str], *, expect: int = 200, json: Any = None,
-             key: str | None = None) -> Any:
-        headers = dict(who)
-        if key is not None:
-            headers["Idempotency-Key"] = f"drive-{self.run}-{key}"
-        attempts = WRITE_ATTEMPTS if key is not None or method == "GET" else 1
-        r = self._send(self.http, "the API", method, path, attempts, json=json, headers=headers)
-        if r.status_code != expect:
-            raise DriveError(f"{method} {path} answered {r.status_code} (expected {expect}):\n{r.text}")
-        return r.json()
-
     def sim_call(self, path: str) -> Any:
-        r = self._send(self.sim, "the netbeheerder simulator", "GET", path, WRITE_ATTEMPTS)
+        r = self.send(self.sim, "the netbeheerder simulator", "GET", path, WRITE_ATTEMPTS)
         if r.status_code != 200:
             raise DriveError(f"GET {self.sim.base_url}{path} answered {r.status_code} (expected 200):\n{r.text}")
         return r.json()
-
-    @staticmethod
-    def _send(client: httpx.Client, what: str, method: str, path: str, attempts: int, **kwargs: Any
-              ) -> httpx.Response:
-        for attempt in range(1, attempts + 1):
-            try:
-                return client.request(method, path, **kwargs)
-            except httpx.ConnectError as exc:
-                raise DriveError(f"cannot reach {what} at {client.base_url} ({exc}); is 'make dev' running?"
-                                 ) from exc
-            except httpx.TransportError as exc:
-                if attempt == attempts:
-                    raise DriveError(f"{method} {path}: no answer from {what} after {attempts} attempts ({exc!r})"
-                                     ) from exc
-                time.sleep(1)
-        raise AssertionError("unreachable")
-
-    def wait(self, what: str, probe: Callable[[], T | None], interval: float = 0.3) -> T:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            found = probe()
-            if found is not None:
-                return found
-            if time.monotonic() > deadline:
-                raise DriveError(f"timed out after {self.timeout:g} s waiting for {what}")
-            time.sleep(interval)
 
     # ---- reading ----------------------------------------------------------------------------------------
 
@@ -234,10 +167,6 @@ class Drive:
             raise DriveError(f"the case ended in phase '{state['phase']}' (prepayment active: "
                              f"{state['prepayment_active']}), not 'prepayment'")
         return state, self.events(case_id), callbacks
-
-
-def step(message: str) -> None:
-    print(f"✓ {message}", flush=True)
 
 
 def summary(state: dict[str, Any], events: list[dict[str, Any]], callbacks: list[dict[str, Any]],

@@ -17,90 +17,25 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
+from drive_http import DriveError, HttpDrive, default_api, issue_token, money, step
 
-T = TypeVar("T")
 OCMW = "ocmw-44021"
 PLAN_MONTHS = 6
-WRITE_ATTEMPTS = 3  # a write that lost its connection is sent again with the same Idempotency-Key
 
 
-class DriveError(Exception):
-    """Stops the drive: the message says what went wrong."""
-
-
-def default_api() -> str:
-    return f"http://127.0.0.1:{os.environ.get('VANGNET_API_PORT') or 8000}"
-
-
-def issue_token(role: str, org: str | None = None) -> str:
-    """A bearer token from ``vangnet token`` run by this interpreter (the project's virtualenv)."""
-    args = [sys.executable, "-m", "vangnet.cli", "token", "--role", role, *(["--org", org] if org else [])]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
-    token = result.stdout.strip()
-    if result.returncode != 0 or not token:
-        raise DriveError(f"'vangnet token --role {role}' failed (exit {result.returncode}): "
-                         f"{result.stderr.strip() or result.stdout.strip()}")
-    return token
-
-
-def money(value: Any) -> str:
-    return f"{Decimal(str(value)):.2f}"
-
-
-class Drive:
+class Drive(HttpDrive):
     def __init__(self, api: str, arrears: Decimal, timeout: float, org: str = OCMW) -> None:
-        self.http = httpx.Client(base_url=api, timeout=30)
+        super().__init__(api, timeout, interval=0.5)
         self.arrears = arrears
-        self.timeout = timeout
         self.org = org
-        self.run = uuid.uuid4().hex[:12]  # idempotency keys unique to this run, stable across its retries
-        self.call("GET", "/healthz", {})  # before asking for tokens: is this really a running Vangnet?
         self.ocmw = {"Authorization": f"Bearer {issue_token('ocmw', org)}"}
         self.wv = {"Authorization": f"Bearer {issue_token('wonen-vlaanderen')}"}
-
-    # ---- HTTP -------------------------------------------------------------------------------------------
-
-    def call(self, method: str, path: str, who: dict[str, str], *, expect: int = 200, json: Any = None,
-             params: dict[str, Any] | None = None, key: str | None = None) -> Any:
-        headers = dict(who)
-        if key is not None:
-            headers["Idempotency-Key"] = f"drive-{self.run}-{key}"
-        attempts = WRITE_ATTEMPTS if key is not None or method == "GET" else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                r = self.http.request(method, path, json=json, params=params, headers=headers)
-                break
-            except httpx.ConnectError as exc:
-                raise DriveError(f"cannot reach the API at {self.http.base_url} ({exc}); is 'make dev' running?"
-                                 ) from exc
-            except httpx.TransportError as exc:
-                if attempt == attempts:
-                    raise DriveError(f"{method} {path}: no answer after {attempts} attempts ({exc!r})") from exc
-                time.sleep(1)
-        if r.status_code != expect:
-            raise DriveError(f"{method} {path} answered {r.status_code} (expected {expect}):\n{r.text}")
-        return r.json()
-
-    def wait(self, what: str, probe: Callable[[], T | None], interval: float = 0.5) -> T:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            found = probe()
-            if found is not None:
-                return found
-            if time.monotonic() > deadline:
-                raise DriveError(f"timed out after {self.timeout:g} s waiting for {what}")
-            time.sleep(interval)
 
     # ---- steps ------------------------------------------------------------------------------------------
 
@@ -210,10 +145,6 @@ class Drive:
         payment = next(p["payment_id"] for p in state["payouts"] if p["kind"] == "tranche_2")
         step(f"tranche 2 paid (payment {payment}); case closed (completed)")
         return state
-
-
-def step(message: str) -> None:
-    print(f"✓ {message}", flush=True)
 
 
 def summary(state: dict[str, Any], took: float) -> None:
