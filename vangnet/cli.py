@@ -15,7 +15,6 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
@@ -23,6 +22,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from vangnet.cli_common import _parse_date, _setup, fail, guarded
+from vangnet.cli_retention import retention_app
 from vangnet.settings import Settings, get_settings
 
 app = typer.Typer(help="Vangnet: FBU and energy-arrears case engine on Temporal.", no_args_is_help=True,
@@ -33,35 +34,15 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(projections_app, name="projections")
 policies_app = typer.Typer(help="Data-sharing policies between organisations.", no_args_is_help=True)
 app.add_typer(policies_app, name="policies")
+app.add_typer(retention_app, name="retention")
 
 T = TypeVar("T")
 
 
-def fail(message: str) -> typer.Exit:
-    typer.secho(f"vangnet: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
 
 
-def guarded(fn: Callable[[], T]) -> T:
-    """Run a command body; known failures become one clear line, Ctrl-C a quiet exit."""
-    from vangnet.db import MigrationError
-    from vangnet.embedded import EmbeddedError
-    from vangnet.rulebook import RuleBookError
-    from vangnet.runtime import ConfigError
-    from vangnet.tokens import TokenError
 
-    try:
-        return fn()
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
-    except (ConfigError, EmbeddedError, MigrationError, TokenError, RuleBookError) as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{exc.strerror or exc} ({getattr(exc, 'filename', '') or 'network'})") from None
-    except Exception as exc:
-        if type(exc).__module__.startswith(("asyncpg", "temporalio")):
-            raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-        raise
+
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -121,12 +102,7 @@ def _run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(run())
 
 
-def _setup(console: bool = False) -> Settings:
-    from vangnet.logging import configure_logging
 
-    settings = get_settings()
-    configure_logging("console" if console else settings.log_format, settings.log_level)
-    return settings
 
 
 @app.command()
@@ -283,11 +259,7 @@ def rules_list() -> None:
     guarded(run)
 
 
-def _parse_date(value: str, what: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{what} must be a date like 2026-11-23, not '{value}'") from None
+
 
 
 def _parse_amount(value: str, what: str) -> Decimal:
@@ -430,14 +402,19 @@ def erase(
     settings = _setup()
 
     async def work(conn: Any) -> None:
-        from vangnet.vault import erase as erase_subject
-        from vangnet.vault import subjects_of_case
+        from datetime import UTC, datetime
 
-        subjects = [subject] if subject else await subjects_of_case(conn, case or "")
-        if not subjects:
+        from vangnet import retention
+
+        found = await retention.subjects(conn, case_id=case, subject_ids=[subject] if subject else None,
+                                         include_erased=True)
+        if not found:
             raise fail(f"no personal data found for {'subject ' + subject if subject else 'case ' + str(case)}")
-        erased = [s for s in subjects if await erase_subject(conn, s)]
-        typer.echo(json.dumps({"erased": erased, "already_erased": [s for s in subjects if s not in erased]}))
+        erased = [s.subject_id for s in found
+                  if await retention.erase(conn, s, reason="request", at=datetime.now(UTC),
+                                           details={"via": "vangnet erase"})]
+        typer.echo(json.dumps({"erased": erased,
+                               "already_erased": [s.subject_id for s in found if s.subject_id not in erased]}))
 
     _with_db(settings, work)
 

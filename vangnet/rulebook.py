@@ -1,4 +1,4 @@
-"""Loading the rule books (FBU and energy) from the operator's JSON files.
+"""Loading the rule books (FBU, energy and retention) from the operator's JSON files.
 
 The rules are data an operator can correct without a release (domain.md §1-2), so a book is read from a file
 whose path comes from the settings, falling back to the copy packaged with Vangnet. It is validated as a whole
@@ -17,9 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.energy_rules import EnergyRuleBook
 from schemas.fbu_rules import FbuRuleBook
+from schemas.retention_rules import RetentionBook
 
 DEFAULT_FBU_RULES = Path(__file__).resolve().parent / "rulesets" / "fbu.json"
 DEFAULT_ENERGY_RULES = Path(__file__).resolve().parent / "rulesets" / "energy.json"
+DEFAULT_RETENTION_RULES = Path(__file__).resolve().parent / "rulesets" / "retention.json"
 
 B = TypeVar("B", bound=BaseModel)
 _lock = threading.Lock()
@@ -39,6 +41,11 @@ def load_fbu_rule_book(path: Path | None = None) -> FbuRuleBook:
 def load_energy_rule_book(path: Path | None = None) -> EnergyRuleBook:
     """The validated energy rule book in ``path`` (default: the packaged ``vangnet/rulesets/energy.json``)."""
     return _load(EnergyRuleBook, "Energy", path or DEFAULT_ENERGY_RULES)
+
+
+def load_retention_book(path: Path | None = None) -> RetentionBook:
+    """The validated retention book in ``path`` (default: the packaged ``vangnet/rulesets/retention.json``)."""
+    return _load(RetentionBook, "Retention", path or DEFAULT_RETENTION_RULES)
 
 
 def _load(model: type[B], what: str, path: Path) -> B:

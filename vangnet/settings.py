@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     # Rules: operator-maintained data files (default: the packaged rule sets)
     fbu_rules_file: Path | None = None
+    retention_rules_file: Path | None = Field(None, description="How long personal data is kept after a case closes.")
+    retention_schedule: bool = Field(True, description="The worker keeps the daily retention Schedule in Temporal.")
+    retention_cron: str = Field("30 3 * * *", description="When the retention job runs (cron, Europe/Brussels).")
 
     # External systems
     payment_system_url: str = "http://127.0.0.1:8101"
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="Where netbeheerders reach Vangnet's callbacks.")
     energy_rules_file: Path | None = None
     ocmw_names_file: Path | None = None
+
+    # Reports: small-cell protection of the auditor's cross-organisation aggregates (⚑ 5 is Vangnet's assumption)
+    report_min_cell: int = Field(
+        5, ge=1, description="In the auditor's reports, non-zero counts below this are hidden; 1 = hide nothing.")
 
     log_format: str = Field("json", description="json | console")
     log_level: str = "info"

@@ -66,10 +66,3 @@ async def erase(conn: asyncpg.Connection | asyncpg.Pool, subject_id: str) -> boo
         subject_id)
     return done.endswith(" 1")
 
-
-async def subjects_of_case(conn: asyncpg.Connection | asyncpg.Pool, case_id: str) -> list[str]:
-    rows = await conn.fetch(
-        """SELECT tenant_subject AS s FROM fbu_parties WHERE case_id = $1 AND tenant_subject IS NOT NULL
-           UNION SELECT landlord_subject FROM fbu_parties WHERE case_id = $1 AND landlord_subject IS NOT NULL
-           UNION SELECT subject_id FROM energy_households WHERE case_id = $1 AND subject_id IS NOT NULL""", case_id)
-    return [r["s"] for r in rows]

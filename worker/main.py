@@ -17,6 +17,8 @@ from temporalio.worker import Worker
 from activities.energy import EnergyActivities
 from activities.events import EventActivities
 from activities.fbu import FbuActivities
+from activities.retention import RetentionActivities
+from vangnet import retention_schedule
 from vangnet.callbacks import run_forwarder
 from vangnet.db import create_pool
 from vangnet.settings import Settings
@@ -25,18 +27,21 @@ from worker.sandbox import workflow_runner
 from workflows.energy_case import EnergyCaseWorkflow
 from workflows.fbu_case import FbuCaseWorkflow
 from workflows.fbu_claim import FbuClaimWorkflow
+from workflows.retention_sweep import RetentionSweepWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow, EnergyCaseWorkflow)
+WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow, EnergyCaseWorkflow, RetentionSweepWorkflow)
 
 
 def activities_for(pool: Any, http: httpx.AsyncClient, settings: Settings) -> list[Any]:
     events = EventActivities(pool)
     fbu = FbuActivities(http, settings.payment_system_url, settings.fbu_rules_file)
     energy = EnergyActivities(http, settings.netbeheerder_urls, settings.energy_rules_file)
+    retention = RetentionActivities(pool, settings.retention_rules_file)
     return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.pay_claim,
-            energy.load_energy_rule_book, energy.netbeheerder_request]
+            energy.load_energy_rule_book, energy.netbeheerder_request,
+            retention.find_expired_personal_data, retention.erase_expired_personal_data]
 
 
 def build_worker(client: Client, task_queue: str, activities: list[Any], **kwargs: Any) -> Worker:
@@ -67,6 +72,10 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         http = await stack.enter_async_context(httpx.AsyncClient())
         worker = build_worker(client, settings.temporal_task_queue, activities_for(pool, http, settings))
         log.info("worker started", task_queue=settings.temporal_task_queue, metrics_port=settings.worker_metrics_port)
+        if settings.retention_schedule:
+            ensured = await retention_schedule.ensure(client, settings, settings.temporal_task_queue)
+            log.info("retention schedule " + ensured.action, schedule_id=ensured.schedule_id,
+                     cron=settings.retention_cron)
         forwarder = asyncio.create_task(run_forwarder(client, pool))
         try:
             with suppress(asyncio.CancelledError):

@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver, ok
-from vangnet.vault import erase, subjects_of_case
+from vangnet import retention
+from vangnet.vault import erase
+
+
+async def subjects_of_case(pool: Any, case_id: str) -> list[str]:
+    return [s.subject_id for s in await retention.subjects(pool, case_id=case_id, include_erased=True)]
 
 
 async def test_parties_are_sealed_at_rest(stack: Stack) -> None:
@@ -85,6 +91,19 @@ async def test_erase_command_on_a_real_database(pg_root: str) -> None:
                          capture_output=True, text=True, env=env, timeout=60)
     assert run.returncode == 0, run.stderr
     assert sorted(__import__("json").loads(run.stdout)["erased"]) == sorted([t_subject, l_subject])
+    conn = await asyncpg.connect(dsn)
+    try:  # the erasure is in the legal record: one event per subject, with the reason and no personal data
+        events = await conn.fetch("SELECT stream, type, data::text AS data FROM domain_events ORDER BY position")
+    finally:
+        await conn.close()
+    assert sorted((e["stream"], e["type"]) for e in events) == sorted(
+        (f"erasure:{s}", "PersonalDataErased") for s in (t_subject, l_subject))
+    data = [__import__("json").loads(e["data"]) for e in events]
+    assert sorted(d["party"] for d in data) == ["landlord", "tenant"]
+    assert all(set(d) == {"subject_id", "party", "reason", "via"} and d["reason"] == "request" for d in data)
+    again = subprocess.run([sys.executable, "-m", "vangnet.cli", "erase", "--case", "fbu-x"],  # noqa: ASYNC221
+                           capture_output=True, text=True, env=env, timeout=60)
+    assert again.returncode == 0 and __import__("json").loads(again.stdout)["erased"] == []
     missing = subprocess.run([sys.executable, "-m", "vangnet.cli", "erase", "--case", "fbu-none"],  # noqa: ASYNC221
                              capture_output=True, text=True, env=env, timeout=60)
     assert missing.returncode == 1 and "no personal data found" in missing.stderr

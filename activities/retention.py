@@ -1,0 +1,40 @@
+"""Retention activities: find the personal data whose retention period is over, and erase it (crypto-shredding)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from schemas.retention import EraseExpired, ExpiredSubject, FindExpired
+from schemas.retention_rules import NoRetentionRuleSetError
+from vangnet import retention
+from vangnet.rulebook import RuleBookError, load_retention_book
+
+
+class RetentionActivities:
+    def __init__(self, pool: asyncpg.Pool, rules_file: Path | None = None) -> None:
+        self._pool = pool
+        self._rules_file = rules_file
+
+    def _book(self):  # type: ignore[no-untyped-def]
+        try:
+            return load_retention_book(self._rules_file)
+        except RuleBookError as exc:  # an operator's broken edit: retrying will not fix it, say so loudly
+            raise ApplicationError(str(exc), type="RuleBook", non_retryable=True) from exc
+
+    @activity.defn(name="find_expired_personal_data")
+    async def find_expired_personal_data(self, request: FindExpired) -> list[ExpiredSubject]:
+        try:
+            return await retention.expired(self._pool, self._book(), request.as_of, limit=request.limit)
+        except NoRetentionRuleSetError as exc:
+            raise ApplicationError(str(exc), type="NoRuleSet", non_retryable=True) from exc
+
+    @activity.defn(name="erase_expired_personal_data")
+    async def erase_expired_personal_data(self, request: EraseExpired) -> int:
+        async with self._pool.acquire() as conn:
+            n = await retention.erase_expired(conn, self._book(), request.as_of, request.subject_ids, request.at)
+        activity.logger.info("retention: erased %d of %d subjects", n, len(request.subject_ids))
+        return n

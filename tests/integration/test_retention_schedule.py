@@ -1,0 +1,84 @@
+"""The retention job as a Temporal Schedule, on the real dev server (the time-skipping server has no schedules):
+the worker keeps one Schedule in line with the settings, and a run it starts erases what is due."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.retention import RetentionProgress
+from tests.conftest import eventually, make_stack
+from tests.fbu_helpers import Driver, ok
+from vangnet import retention_schedule
+from vangnet.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+RULES = {"rule_sets": [{"id": "retention-same-day", "valid_from": "2018-05-25", "source": "test",
+                        "periods": {"fbu": {"days": 0}, "energy": {"days": 0}}}]}
+
+
+async def test_the_schedule_is_kept_in_line_and_its_run_erases_what_is_due(
+        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, tmp_path: Path) -> None:
+    rules = tmp_path / "retention.json"
+    rules.write_text(json.dumps(RULES))
+    settings = settings.model_copy(update={"retention_rules_file": rules, "retention_cron": "0 3 1 1 *"})
+    client = dev_env.client
+    async with make_stack(dev_env, pool, settings) as stack:
+        d = Driver(stack)
+        case_id = await d.open()
+        await d.step(case_id, "POST", "close", {"reason": "withdrawn"})
+        try:
+            assert (await retention_schedule.ensure(client, settings, stack.task_queue)).action == "created"
+            assert (await retention_schedule.ensure(client, settings, stack.task_queue)).action == "unchanged"
+            handle = client.get_schedule_handle(retention_schedule.SCHEDULE_ID)
+            described = await handle.describe()
+            action = described.schedule.action
+            assert isinstance(action, ScheduleActionStartWorkflow) and action.task_queue == stack.task_queue
+            assert described.schedule.spec.time_zone_name == "Europe/Brussels"
+            assert described.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+            assert described.info.next_action_times[0].month == 1  # "0 3 1 1 *": next 1 January
+
+            # An operator paused it; a worker restarted with another cron updates it and keeps the pause.
+            await handle.pause(note="paused by the operator")
+            moved = settings.model_copy(update={"retention_cron": "30 2 * * *"})
+            assert (await retention_schedule.ensure(client, moved, stack.task_queue)).action == "updated"
+            described = await handle.describe()
+            assert described.schedule.state.paused and "cron=30 2 * * *" in (described.schedule.state.note or "")
+            await handle.unpause()
+
+            # A run started by the Schedule (triggered now instead of waiting for 02:30) erases the closed case.
+            await handle.trigger()
+
+            async def erased() -> dict[str, Any] | None:
+                parties = await ok(await d.api.get(f"/v1/fbu/cases/{case_id}/parties", headers=d.ocmw))
+                return parties if parties["tenant"]["name"] == "erased" else None
+
+            parties = await eventually(erased, within=60)
+            assert parties["landlord"]["name"] == "erased"
+            recent = (await handle.describe()).info.recent_actions
+            assert len(recent) == 1
+            started = recent[0].action
+            assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+            run = client.get_workflow_handle(started.workflow_id, result_type=RetentionProgress)
+            assert run.id.startswith(retention_schedule.WORKFLOW_ID)
+            result = await run.result()
+            assert (result.erased, result.rule_sets) == (2, ["retention-same-day"])
+            count = await pool.fetchval("SELECT count(*) FROM domain_events WHERE case_id = $1 "
+                                        "AND type = 'PersonalDataErased'", case_id)
+            assert count == 2
+        finally:
+            await client.get_schedule_handle(retention_schedule.SCHEDULE_ID).delete()
+
+
+async def test_a_cron_the_server_refuses_is_one_clear_error(dev_env: WorkflowEnvironment, settings: Settings
+                                                             ) -> None:
+    bad = settings.model_copy(update={"retention_cron": "every night please"})
+    with pytest.raises(retention_schedule.ScheduleConfigError, match="VANGNET_RETENTION_CRON='every night please'"):
+        await retention_schedule.ensure(dev_env.client, bad, "vangnet-test")
