@@ -62,6 +62,7 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.state.jwks = jwks or {"keys": []}
 
     app.middleware("http")(limits_middleware(max_body_bytes, WriteRateLimiter(writes_per_minute)))
+    app.middleware("http")(codec_routes.cors_middleware())
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -52,6 +52,19 @@ def get_context(request: Request) -> ApiContext:
 _bearer = HTTPBearer(auto_error=False, description="A token from `vangnet token --role ROLE [--org ID]`.")
 
 
+def authenticate(token: str | None, ctx: ApiContext, roles: tuple[Role, ...]) -> Principal:
+    """The verified principal of ``token``; 401 without a valid one, 403 when its role is not one of ``roles``."""
+    if token is None:
+        raise HTTPException(401, "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        principal = ctx.verifier.verify(token)
+    except TokenError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+    if principal.role not in roles:
+        raise HTTPException(403, f"This needs one of the roles: {', '.join(roles)}.")
+    return principal
+
+
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """Dependency: a verified token with one of ``roles``; 401 without one, 403 for another role."""
 
@@ -59,14 +72,6 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
         creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
         ctx: ApiContext = Depends(get_context),
     ) -> Principal:
-        if creds is None:
-            raise HTTPException(401, "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            principal = ctx.verifier.verify(creds.credentials)
-        except TokenError as exc:
-            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
-        if principal.role not in roles:
-            raise HTTPException(403, f"This needs one of the roles: {', '.join(roles)}.")
-        return principal
+        return authenticate(creds.credentials if creds else None, ctx, roles)
 
     return dependency

@@ -529,7 +529,8 @@ def _run_dev(settings: Settings) -> None:
             typer.echo("starting embedded Temporal dev server …", err=True)
             procs.append(("temporal", start_temporal(
                 var / "temporal.db", port=settings.embedded_temporal_port,
-                ui_port=settings.embedded_temporal_ui_port, namespace=settings.temporal_namespace)))
+                ui_port=settings.embedded_temporal_ui_port, namespace=settings.temporal_namespace,
+                extra=["--ui-codec-endpoint", f"http://{settings.api_host}:{settings.api_port}/codec"])))
         for name, args in (("payments", ["sim-payments"]), ("netbeheerder", ["sim-netbeheerder"]),
                            ("worker", ["worker"]), ("api", ["api"])):
             procs.append((name, subprocess.Popen([*me, *args], env=env)))  # noqa: S603
@@ -544,7 +545,7 @@ def _run_dev(settings: Settings) -> None:
         typer.secho(
             "\nVangnet is running (Ctrl-C stops everything)\n"
             f"  API            http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /healthz)\n"
-            f"  Temporal UI    {ui}\n"
+            f"  Temporal UI    {ui}  (to decrypt payloads: sign in at /codec/login on the API)\n"
             f"  Temporal       {settings.temporal_target}  namespace {settings.temporal_namespace}\n"
             f"  PostgreSQL     {'embedded in ' + str(var / 'pg') if pg else 'external'}\n"
             f"  Payments sim   http://127.0.0.1:{settings.payment_sim_port}/payments\n"

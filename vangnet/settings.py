@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     embedded_temporal_port: int = 7233
     embedded_temporal_ui_port: int = 8233
+    temporal_ui_origins: list[str] = Field(
+        default_factory=list, description="Origins of the Temporal Web UI allowed to call the codec endpoint with "
+        "its login cookie, as JSON; empty = the embedded UI (http://127.0.0.1:PORT and http://localhost:PORT).")
 
     # PostgreSQL
     database_url: str | None = Field(None, description="PostgreSQL DSN; unset = embedded server in var/pg.")
@@ -95,6 +98,11 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.embedded_temporal_port}"
+
+    @property
+    def codec_origins(self) -> list[str]:
+        port = self.embedded_temporal_ui_port
+        return self.temporal_ui_origins or [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
     @property
     def key_file(self) -> Path:

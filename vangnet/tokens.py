@@ -30,6 +30,7 @@ class Principal:
     subject: str
     role: Role
     org: str | None
+    expires_at: int | None = None  # the token's exp (seconds since the epoch)
 
 
 def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
@@ -97,4 +98,4 @@ class TokenVerifier:
         org = claims.get("org")
         if role in ORG_ROLES and not org:
             raise TokenError("invalid token: this role needs an organisation")
-        return Principal(subject=str(claims["sub"]), role=role, org=org)
+        return Principal(subject=str(claims["sub"]), role=role, org=org, expires_at=int(claims["exp"]))

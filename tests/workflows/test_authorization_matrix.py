@@ -77,6 +77,10 @@ EXPECTATIONS: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/idp/.well-known/jwks.json"): PUBLIC,
     ("POST", "/codec/decode"): ADMIN_ONLY,
     ("POST", "/codec/encode"): ADMIN_ONLY,
+    # the browser sign-in for the Temporal UI: a page for everyone, a login cookie only for administrators
+    ("GET", "/codec/login"): PUBLIC,
+    ("POST", "/codec/login"): (403, 403, 403, 403, 403, 403, 403, 303, 401),
+    ("POST", "/codec/logout"): (303,) * 9,
     ("GET", "/v1/audit/access"): (403, 403, 403, 403, 403, 403, 200, 403, 401),
     # data-sharing policies: administrators; consent: the OCMW that owns the case (FBU or energy)
     ("GET", "/v1/admin/sharing-policies"): ADMIN_ONLY,
@@ -252,6 +256,9 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("GET", "/idp/.well-known/jwks.json"): lambda w, _: Call("/idp/.well-known/jwks.json"),
     ("POST", "/codec/decode"): lambda w, _: Call("/codec/decode", json={"payloads": []}),
     ("POST", "/codec/encode"): lambda w, _: Call("/codec/encode", json={"payloads": []}),
+    ("GET", "/codec/login"): lambda w, _: Call("/codec/login"),
+    ("POST", "/codec/login"): lambda w, _: Call("/codec/login"),  # the caller's bearer token signs in
+    ("POST", "/codec/logout"): lambda w, _: Call("/codec/logout"),
     ("GET", "/v1/audit/access"): lambda w, _: Call("/v1/audit/access"),
     ("GET", "/v1/admin/sharing-policies"): lambda w, _: Call("/v1/admin/sharing-policies"),
     ("POST", "/v1/admin/sharing-policies"): lambda w, _: Call("/v1/admin/sharing-policies", json=inert_policy()),
@@ -488,6 +495,7 @@ async def run_matrix(stack: Stack, capsys: pytest.CaptureFixture[str], world: Wo
         row: dict[str, Cell] = {}
         for column, expected in zip(COLUMNS, expected_row, strict=True):
             call = REQUESTS[(method, template)](world, column)
+            stack.api.cookies.clear()  # a login cookie of one cell must not authenticate the next one
             response = await stack.api.request(method, call.path, json=call.json, content=call.content,
                                                headers={**call.headers, **tokens[column]})
             sent = call.path + (json.dumps(call.json) if call.json is not None else "") + (
