@@ -14,7 +14,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from api import audit_routes, claims_routes, codec_routes, energy_routes, fbu_routes, platform_routes, sharing_routes
+from api import (
+    audit_routes,
+    claims_routes,
+    codec_routes,
+    energy_routes,
+    fbu_routes,
+    platform_routes,
+    reports_routes,
+    sharing_routes,
+)
 from api.context import ApiContext
 from api.limits import WriteRateLimiter, limits_middleware
 
@@ -94,4 +103,5 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.include_router(codec_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(sharing_routes.router)
+    app.include_router(reports_routes.router)
     return app

@@ -4,6 +4,7 @@ health, metrics, the Temporal Web UI, Ctrl-C that leaves nothing behind, and sta
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -111,6 +112,17 @@ def test_dev_embedded_ctrl_c_and_restart_keeps_state() -> None:
                 assert r.status_code == 201, r.text
                 case_id = r.json()["case_id"]
                 poll(lambda: listed(api, headers, case_id), 20, "the new case in the case list")
+
+            # The worker keeps the nightly retention Schedule; the job can also run now, here as a dry run.
+            schedule = run_cli(ws, "retention", "schedule")
+            assert schedule.returncode == 0, schedule.stdout + schedule.stderr
+            described = json.loads(schedule.stdout)
+            assert described["action"] == "unchanged" and described["time_zone"] == "Europe/Brussels"
+            assert len(described["next_runs"]) == 5 and not described["paused"]
+            dry = run_cli(ws, "retention", "run", "--dry-run")
+            assert dry.returncode == 0, dry.stdout + dry.stderr
+            assert json.loads(dry.stdout)["done"] is True and "retention job started" in dry.stderr
+            assert "/codec" in httpx.get(f"{ws.api_url}/codec/login", timeout=10).text
 
             db_file, pg_dir = ws.var / "temporal.db", ws.var / "pg"
             assert db_file.is_file() and (pg_dir / "PG_VERSION").is_file()

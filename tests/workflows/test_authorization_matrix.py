@@ -67,6 +67,7 @@ OCMW_OWN_LIST = (200, 200, 403, 403, 403, 403, 403, 403, 401)  # each OCMW sees 
 WV_ONLY = (403, 403, 403, 200, 403, 403, 403, 403, 401)
 ENERGY_READ = (200, 404, 403, 403, 200, 404, 403, 403, 401)  # the case's OCMW and its netbeheerder
 ADMIN_ONLY = (403, 403, 403, 403, 403, 403, 403, 200, 401)
+REPORTS = (403, 403, 200, 403, 403, 403, 200, 403, 401)  # coordinator (own organisation) and auditor
 
 EXPECTATIONS: dict[tuple[str, str], tuple[int, ...]] = {
     # platform
@@ -82,6 +83,9 @@ EXPECTATIONS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/codec/login"): (403, 403, 403, 403, 403, 403, 403, 303, 401),
     ("POST", "/codec/logout"): (303,) * 9,
     ("GET", "/v1/audit/access"): (403, 403, 403, 403, 403, 403, 200, 403, 401),
+    # aggregates without personal data: the coordinator its own organisation, the auditor every organisation
+    ("GET", "/v1/reports/fbu"): REPORTS,
+    ("GET", "/v1/reports/energy"): REPORTS,
     # data-sharing policies: administrators; consent: the OCMW that owns the case (FBU or energy)
     ("GET", "/v1/admin/sharing-policies"): ADMIN_ONLY,
     ("POST", "/v1/admin/sharing-policies"): (403, 403, 403, 403, 403, 403, 403, 201, 401),
@@ -260,6 +264,8 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("POST", "/codec/login"): lambda w, _: Call("/codec/login"),  # the caller's bearer token signs in
     ("POST", "/codec/logout"): lambda w, _: Call("/codec/logout"),
     ("GET", "/v1/audit/access"): lambda w, _: Call("/v1/audit/access"),
+    ("GET", "/v1/reports/fbu"): lambda w, _: Call("/v1/reports/fbu"),
+    ("GET", "/v1/reports/energy"): lambda w, _: Call(f"/v1/reports/energy?from={w.today}&to={w.today}"),
     ("GET", "/v1/admin/sharing-policies"): lambda w, _: Call("/v1/admin/sharing-policies"),
     ("POST", "/v1/admin/sharing-policies"): lambda w, _: Call("/v1/admin/sharing-policies", json=inert_policy()),
     ("POST", "/v1/admin/sharing-policies/{policy_id}/end"):

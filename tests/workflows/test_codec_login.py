@@ -101,7 +101,8 @@ async def test_a_malformed_body_is_a_clear_422(stack: Stack) -> None:
         r = await stack.api.post("/codec/decode", json=body, headers=admin)
         assert r.status_code == 422, (body, r.status_code, r.text)
         assert "Payloads as protobuf JSON" in r.json()["detail"]
-    r = await stack.api.post("/codec/decode", content=b"{not json", headers={**admin, "Content-Type": "application/json"})
+    r = await stack.api.post("/codec/decode", content=b"{not json",
+                             headers={**admin, "Content-Type": "application/json"})
     assert r.status_code == 422
     forged = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"binary/encrypted").decode(),
                                          "encryption-key-id": base64.b64encode(b"test-k1").decode()},

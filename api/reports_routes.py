@@ -1,0 +1,58 @@
+"""Aggregate reports: the OCMW's coordinator (its own organisation) and the auditor (every organisation).
+
+Counts and euro sums only, never a case, a claim, a connection point or a person. The coordinator's organisation
+comes from its token; the auditor may narrow the report to one OCMW and sees small counts hidden
+(``VANGNET_REPORT_MIN_CELL``). Every other role gets 403: the case worker works on cases, not on reports.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from api.context import ApiContext, get_context, require
+from schemas.reports import EnergyReport, FbuReport
+from vangnet import reports
+from vangnet.tokens import Principal
+
+router = APIRouter(prefix="/v1/reports", tags=["Reports"])
+Ctx = Annotated[ApiContext, Depends(get_context)]
+Reader = Annotated[Principal, Depends(require("ocmw-coordinator", "auditor"))]
+From = Annotated[date | None, Query(alias="from", description="First day of the period (inclusive).")]
+To = Annotated[date | None, Query(description="Last day of the period (inclusive).")]
+OcmwFilter = Annotated[str | None, Query(
+    pattern=r"^ocmw-[1-9][0-9]{4}$", examples=["ocmw-44021"],
+    description="Auditor: one OCMW only. A coordinator always gets its own organisation (from its token).")]
+
+
+def scope(principal: Principal, ctx: ApiContext, ocmw: str | None, start: date | None, end: date | None
+          ) -> tuple[reports.Scope, int | None]:
+    """Which organisation(s) and period the caller gets, and the small-cell threshold that applies."""
+    if principal.role == "ocmw-coordinator":
+        if ocmw is not None and ocmw != principal.org:
+            raise HTTPException(403, "A coordinator sees the figures of its own organisation only; leave out 'ocmw'.")
+        ocmw, min_cell = principal.org, None
+    else:
+        min_cell = ctx.settings.report_min_cell
+    problem = reports.period_problem(start, end)
+    if problem is not None:
+        raise HTTPException(422, problem)
+    return reports.Scope(ocmw_id=ocmw, start=start, end=end), min_cell
+
+
+@router.get("/fbu", response_model=FbuReport,
+            summary="FBU aggregates: cases by status and month, claims by status, payouts per rule set and kind")
+async def fbu(principal: Reader, ctx: Ctx, from_: From = None, to: To = None, ocmw: OcmwFilter = None
+              ) -> FbuReport:
+    where, min_cell = scope(principal, ctx, ocmw, from_, to)
+    return await reports.fbu_report(ctx.pool, where, min_cell)
+
+
+@router.get("/energy", response_model=EnergyReport,
+            summary="Energy aggregates: cases by phase and energy, outreach signals received")
+async def energy(principal: Reader, ctx: Ctx, from_: From = None, to: To = None, ocmw: OcmwFilter = None
+                 ) -> EnergyReport:
+    where, min_cell = scope(principal, ctx, ocmw, from_, to)
+    return await reports.energy_report(ctx.pool, where, min_cell)
