@@ -421,7 +421,7 @@ def erase(
 
 @policies_app.command("list")
 def policies_list() -> None:
-    """Print every data-sharing policy as a JSON line."""
+    """Print every data-sharing policy as a JSON line (add one with `policies add`, end one with `policies end`)."""
     settings = _setup()
 
     async def work(conn: Any) -> None:
@@ -446,6 +446,62 @@ def policies_seed_demo() -> None:
         n = await seed_demo(conn)
         typer.echo(f"demo data-sharing policies recorded: {n}" if n else "policies exist already; nothing seeded",
                    err=True)
+
+    _with_db(settings, work)
+
+
+@policies_app.command("add")
+def policies_add(
+    file: Annotated[str, typer.Argument(help="A policy as JSON (the body of POST /v1/admin/sharing-policies); "
+                                             "'-' reads standard input.")],
+) -> None:
+    """Record a data-sharing policy (legal basis, agreement, purpose, data categories, validity); prints it."""
+    settings = _setup()
+    from pydantic import ValidationError
+
+    from vangnet.sharing import PolicyIn
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        policy = PolicyIn.model_validate_json(text)
+    except OSError as exc:
+        raise fail(f"{file}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: "
+                             f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        raise fail(f"the policy is not valid, nothing was recorded: {problems}") from None
+
+    async def work(conn: Any) -> None:
+        import getpass
+
+        from vangnet.sharing import add_policy
+
+        added = await add_policy(conn, policy, f"cli:{getpass.getuser()}")
+        typer.echo(added.model_dump_json())
+
+    _with_db(settings, work)
+
+
+@policies_app.command("end")
+def policies_end(
+    policy_id: Annotated[str, typer.Argument(help="The policy id (pol-…).")],
+    on: Annotated[str | None, typer.Option(help="Last day it applies (YYYY-MM-DD); default today in Brussels.")]
+    = None,
+) -> None:
+    """End a policy (it is kept with its end date, so what was shared under it stays explainable)."""
+    settings = _setup()
+    from datetime import UTC, datetime
+
+    from schemas.calendar import brussels_date
+
+    day = _parse_date(on, "--on") if on else brussels_date(datetime.now(UTC))
+
+    async def work(conn: Any) -> None:
+        from vangnet.sharing import end_policy
+
+        if not await end_policy(conn, policy_id, day):
+            raise fail(f"no policy {policy_id} that is in force on {day} and ends later")
+        typer.echo(f"policy {policy_id} ends on {day}", err=True)
 
     _with_db(settings, work)
 

@@ -71,7 +71,7 @@ async def list_policies(pool: asyncpg.Pool) -> list[Policy]:
     return [Policy(**{k: r[k] for k in Policy.model_fields}) for r in rows]
 
 
-async def end_policy(pool: asyncpg.Pool, policy_id: str, on: date) -> bool:
+async def end_policy(pool: asyncpg.Pool | asyncpg.Connection, policy_id: str, on: date) -> bool:
     """A policy is ended, not deleted: what was shared under it stays explainable."""
     done = await pool.execute(
         "UPDATE sharing_policies SET valid_until = $2 WHERE policy_id = $1 "
