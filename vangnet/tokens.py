@@ -78,10 +78,14 @@ class TokenVerifier:
     """Checks signature, issuer, audience and expiry; the role and organisation come only from the token."""
 
     def __init__(self, *, issuer: str, audience: str, key: rsa.RSAPrivateKey | None = None,
-                 jwks_url: str | None = None) -> None:
+                 jwks_url: str | None = None, jwks_refresh_cooldown: float = 30) -> None:
         self._issuer, self._audience = issuer, audience
         self._public = key.public_key() if key is not None else None
-        self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
+        # The key set is cached for 5 minutes; a token naming an unknown key id fetches it again (at most once per
+        # cooldown, so random key ids cannot make us hammer the identity provider). A provider that publishes its
+        # next key before signing with it, as they do, is followed without a restart.
+        self._jwks = jwt.PyJWKClient(jwks_url, lifespan=300, timeout=5, cooldown_duration=jwks_refresh_cooldown
+                                     ) if jwks_url else None
 
     def verify(self, token: str) -> Principal:
         try:

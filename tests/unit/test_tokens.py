@@ -1,0 +1,93 @@
+"""Bearer tokens: signature, issuer, audience, expiry and role are checked; with an identity provider's JWKS the
+key is chosen by its id, and a key published during a rotation is picked up without a restart."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+
+from tests.conftest import LiveServer, serve_in_thread
+from vangnet.tokens import TokenError, TokenVerifier, issue, jwks, key_id
+
+ISSUER, AUDIENCE = "https://idp.example.test", "vangnet"
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def token(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
+    kwargs: dict[str, Any] = {"issuer": ISSUER, "audience": AUDIENCE, "role": "ocmw", "org": "ocmw-44021"}
+    return issue(key, **(kwargs | overrides))
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[tuple[LiveServer, dict[str, Any]]]:
+    """An identity provider's JWKS endpoint whose key set the test can change (a rotation)."""
+    published: dict[str, Any] = {"keys": []}
+    app = FastAPI()
+    app.get("/jwks.json")(lambda: published)
+    live = serve_in_thread(app)
+    yield live, published
+    live.stop()
+
+
+def test_the_embedded_issuer_checks_every_claim() -> None:
+    key = new_key()
+    verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, key=key)
+    who = verifier.verify(token(key))
+    assert (who.role, who.org) == ("ocmw", "ocmw-44021") and who.expires_at and who.expires_at > time.time()
+    refused = {
+        "another issuer": token(key, issuer="https://evil.example"),
+        "another audience": token(key, audience="someone-else"),
+        "expired": token(key, now=time.time() - 7200, ttl_seconds=60),
+        "another key": token(new_key()),
+        "not a token": "abc.def.ghi",
+    }
+    for why, bad in refused.items():
+        with pytest.raises(TokenError, match="invalid token"):
+            verifier.verify(bad)
+        assert why  # (named for the failure message)
+    unsigned = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": 0, "exp": 2**31, "role": "admin"},
+                          key="", algorithm="none")
+    with pytest.raises(TokenError):
+        verifier.verify(unsigned)  # "alg: none" is never accepted
+    forged_role = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time()),
+                              "exp": int(time.time()) + 60, "role": "root"}, key, algorithm="RS256")
+    with pytest.raises(TokenError, match="unknown role"):
+        verifier.verify(forged_role)
+    no_org = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "iat": int(time.time()),
+                         "exp": int(time.time()) + 60, "role": "ocmw"}, key, algorithm="RS256")
+    with pytest.raises(TokenError, match="needs an organisation"):
+        verifier.verify(no_org)
+
+
+def test_a_jwks_verifier_picks_the_key_by_id_and_follows_a_rotation(idp: tuple[LiveServer, dict[str, Any]]
+                                                                   ) -> None:
+    live, published = idp
+    old, new, stranger = new_key(), new_key(), new_key()
+    published["keys"] = jwks(old)["keys"]
+    verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_url=f"{live.url}/jwks.json",
+                             jwks_refresh_cooldown=0.5)
+    assert verifier.verify(token(old)).org == "ocmw-44021"
+
+    # The provider publishes its next key next to the current one and starts signing with it: the verifier does
+    # not know that key id yet. Right after a fetch it does not fetch again (the cooldown keeps random key ids
+    # from hammering the provider); after the cooldown it fetches the set again and accepts the token. The old
+    # key keeps working meanwhile.
+    published["keys"] = jwks(new)["keys"] + jwks(old)["keys"]
+    with pytest.raises(TokenError, match="Unable to find a signing key"):
+        verifier.verify(token(new, role="auditor", org=None))
+    time.sleep(0.6)
+    assert verifier.verify(token(new, role="auditor", org=None)).role == "auditor"
+    assert verifier.verify(token(old)).role == "ocmw"
+    assert {k["kid"] for k in published["keys"]} == {key_id(old), key_id(new)}
+
+    with pytest.raises(TokenError, match="invalid token"):
+        verifier.verify(token(stranger))  # a key the provider never published
