@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 
@@ -39,6 +41,23 @@ def guarded(fn: Callable[[], T]) -> T:
         if type(exc).__module__.startswith(("asyncpg", "temporalio")):
             raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
         raise
+
+
+def run_client_command(fn: Callable[[], object]) -> NoReturn:
+    """``guarded`` for a short command that uses a Temporal client, ended with ``os._exit``.
+
+    The client's Rust runtime keeps threads that can abort the interpreter while it finalises ("PyGILState_Release
+    … must be current", temporalio/sdk-python#300), turning a finished command into exit code -6. Output is
+    flushed first, so nothing the command printed is lost.
+    """
+    code = 0
+    try:
+        guarded(fn)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _setup(console: bool = False) -> Settings:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vangnet.cli_common import _parse_date, _setup, fail, guarded
+from vangnet.cli_common import _parse_date, _setup, fail, guarded, run_client_command
 
 retention_app = typer.Typer(help="Erase personal data whose retention period is over.", no_args_is_help=True)
 
@@ -62,7 +62,7 @@ def run(
         result: RetentionProgress = result_task.result()
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
 
-    guarded(lambda: asyncio.run(work()))
+    run_client_command(lambda: asyncio.run(work()))
 
 
 @retention_app.command("schedule")
@@ -83,7 +83,7 @@ def schedule() -> None:
             "recent_runs": [a.started_at.isoformat() for a in described.info.recent_actions[-5:]],
         }, indent=2))
 
-    guarded(lambda: asyncio.run(work()))
+    run_client_command(lambda: asyncio.run(work()))
 
 
 @retention_app.command("rules")

@@ -3,6 +3,7 @@ the worker keeps one Schedule in line with the settings, and a run it starts era
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.retention import RetentionProgress
@@ -30,6 +32,9 @@ async def test_the_schedule_is_kept_in_line_and_its_run_erases_what_is_due(
     rules.write_text(json.dumps(RULES))
     settings = settings.model_copy(update={"retention_rules_file": rules, "retention_cron": "0 3 1 1 *"})
     client = dev_env.client
+    # The dev server is shared: a `vangnet dev` test in external mode ran a worker that made its Schedule already.
+    with contextlib.suppress(RPCError):
+        await client.get_schedule_handle(retention_schedule.SCHEDULE_ID).delete()
     async with make_stack(dev_env, pool, settings) as stack:
         d = Driver(stack)
         case_id = await d.open()
