@@ -33,11 +33,13 @@ from schemas.energy import (
     WinterSupportApplication,
     WinterSupportDecision,
 )
+from schemas.energy_rules import NoEnergyRuleSetError, select_energy_rule_set
 from schemas.events import StoredEvent
 from schemas.fbu import Deadline
 from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, Callback, verify
 from vangnet import access_log, eventstore, sharing
 from vangnet.callbacks import forward
+from vangnet.rulebook import load_energy_rule_book
 from vangnet.tokens import Principal
 from vangnet.vault import ERASED
 from workflows.energy_case import EnergyCaseWorkflow
@@ -129,6 +131,10 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
     today = await ctx.today()
     if body.notice_of_default_on > today:
         raise HTTPException(422, f"The notice of default date {body.notice_of_default_on} lies in the future.")
+    try:  # the workflow applies the rule set in force on the notice date: refuse a date no rule set covers
+        select_energy_rule_set(load_energy_rule_book(ctx.settings.energy_rules_file), body.notice_of_default_on)
+    except NoEnergyRuleSetError as exc:
+        raise HTTPException(422, str(exc)) from exc
     key = f"{principal.org}:{idempotency_key}" if idempotency_key else None
     case_id = "nrg-" + (uuid.uuid5(CASE_NAMESPACE, key).hex if key else uuid.uuid4().hex)
     async with ctx.pool.acquire() as conn, conn.transaction():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -39,6 +40,7 @@ router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
 Ocmw = Annotated[Principal, Depends(require("ocmw"))]
 Ctx = Annotated[ApiContext, Depends(get_context)]
 CASE_NAMESPACE = uuid.UUID("6f2b1c1e-8f5e-4a59-9a35-3f1f7b7c2a10")
+OPENED_WITHIN_SECONDS = 20.0  # a case normally confirms its opening in well under a second
 
 
 class CaseCreated(BaseModel):
@@ -134,10 +136,12 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
 
 async def wait_opened(ctx: ApiContext, case_id: str, update: Any) -> None:
     """Answer 201 only once the case's first events are in the log; if that cannot be confirmed, say how to
-    continue (the case exists: repeating the request with the same Idempotency-Key returns it)."""
+    continue (the case exists: repeating the request with the same Idempotency-Key returns it). Bounded: a
+    workflow that cannot open (its task keeps failing) must not hold the request, and the server, forever."""
     try:
-        _ = await ctx.client.get_workflow_handle(case_id).execute_update(update, id="opened")
-    except RPCError as exc:
+        _ = await asyncio.wait_for(ctx.client.get_workflow_handle(case_id).execute_update(update, id="opened"),
+                                   timeout=OPENED_WITHIN_SECONDS)
+    except (RPCError, TimeoutError) as exc:
         raise HTTPException(503, f"Case {case_id} was created but is still starting; repeat the request with the "
                                  "same Idempotency-Key or read the case in a moment.") from exc
 

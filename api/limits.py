@@ -1,4 +1,4 @@
-"""Abuse limits: request body size, and a write rate per bearer token (per API process)."""
+"""Abuse limits: request body size, a write rate per bearer token (per API process), no NUL in the URL."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+
+from schemas.text import NUL, NUL_MESSAGE
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNLIMITED_PATHS = ("/v1/integrations/", "/codec/")  # signed machine traffic; bounded by the sender
@@ -44,6 +46,10 @@ class WriteRateLimiter:
 def limits_middleware(max_body_bytes: int, limiter: WriteRateLimiter
                       ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if NUL in request.scope["path"] or any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):
+            # %00 decodes to a character PostgreSQL cannot take as a parameter (see schemas/text.py).
+            return JSONResponse({"detail": f"The URL (a path parameter or the query) {NUL_MESSAGE}."},
+                                status_code=422)
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
             return JSONResponse({"detail": f"The request body is larger than {max_body_bytes} bytes."},

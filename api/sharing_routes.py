@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.context import ApiContext, get_context, require
+from schemas.text import NoNul
 from vangnet import sharing
 from vangnet.sharing import Policy, PolicyIn
 from vangnet.tokens import Principal
@@ -37,7 +38,7 @@ async def end(policy_id: str, _: Admin, ctx: Ctx) -> list[Policy]:
     return await sharing.list_policies(ctx.pool)
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(NoNul):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     purpose: str = Field(min_length=3, max_length=100, examples=["fbu-claim"])

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.identifiers import Iban, NationalNumber, NisCode
 from schemas.money import Euro, PositiveEuro
+from schemas.text import NoNul
 
 Party = Literal["tenant", "landlord", "ocmw"]
 PARTIES: tuple[Party, ...] = ("tenant", "landlord", "ocmw")
@@ -36,7 +37,9 @@ PayoutStatus = Literal["claimed", "approved", "rejected", "paid"]
 ClaimKind = Literal["initial", "tranche_2"]
 
 
-class Strict(BaseModel):
+class Strict(NoNul):
+    """Base of the API bodies: unknown fields refused, text stripped, no NUL characters."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -26,6 +26,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from schemas.text import NoNul
+
 TIMESTAMP_HEADER = "X-Vangnet-Timestamp"
 SIGNATURE_HEADER = "X-Vangnet-Signature"
 SIGNATURE_PREFIX = "sha256="
@@ -79,7 +81,7 @@ class NetbeheerderRequest(BaseModel):
     callback_url: str = Field(min_length=1, max_length=500)
 
 
-class Callback(BaseModel):
+class Callback(NoNul):
     """The netbeheerder reports something about a connection point; ``event_id`` makes redeliveries recognisable.
 
     ``request_key`` is the idempotency key of the request this answers (None when the netbeheerder acts on its own).

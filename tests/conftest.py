@@ -207,7 +207,8 @@ class Stack:
 
 
 @asynccontextmanager
-async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Stack]:
+async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, *,
+                     writes_per_minute: int = 600) -> AsyncIterator[Stack]:
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -216,7 +217,7 @@ async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Set
     ctx = ApiContext(settings=settings, client=env.client, pool=pool, task_queue=task_queue,
                      clock=env.get_current_time,
                      verifier=TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key))
-    app = create_app(jwks=jwks(key))
+    app = create_app(jwks=jwks(key), writes_per_minute=writes_per_minute)
     app.state.ctx = ctx
     # The API also listens on a real port in this event loop, so simulators can call it back over HTTP.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",

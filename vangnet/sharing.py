@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from schemas.text import NoNul
 
 FBU_CLAIM = "ocmw-to-wonen-vlaanderen:fbu-claim"
 PAYMENT_SIGNAL = "netbeheerder-to-ocmw:payment-signal"
 FLOWS = (FBU_CLAIM, PAYMENT_SIGNAL)
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(NoNul):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     flow: str = Field(examples=[FBU_CLAIM])

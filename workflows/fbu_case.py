@@ -18,6 +18,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import RuleSetQuery, WorkingDaysQuery
+    from schemas.calendar import add_months
     from schemas.events import StreamWriter
     from schemas.fbu import (
         PARTIES,
@@ -51,6 +52,9 @@ from workflows.common import DB_RETRY, emit, invalid, out_of_order, today, until
 from workflows.fbu_claim import FbuClaimWorkflow
 
 ACTIVE = ("in_force", "plan_breached", "stable_housing")
+# ⚑ Vangnet decision: no repayment plan runs longer (120 instalments at most; monthly, that is 10 years). A later
+# due date is a typing error, and one near 9999-12-31 cannot even be followed (its grace period overflows the date).
+PLAN_HORIZON_YEARS = 15
 
 
 @workflow.defn(name="FbuCase")
@@ -226,6 +230,10 @@ class FbuCaseWorkflow:
                 f"The landlord payment ({cmd.landlord_payment}) plus the repayment plan ({cmd.plan_total}) must "
                 f"equal the arrears ({s.arrears_amount})."
             )
+        last_due, horizon = cmd.plan[-1].due_on, add_months(today(), 12 * PLAN_HORIZON_YEARS)
+        if last_due > horizon:
+            raise invalid(f"The last instalment is due {last_due}; a repayment plan must end within "
+                          f"{PLAN_HORIZON_YEARS} years, by {horizon}.")
 
     @workflow.update(name="sign")
     async def sign(self, cmd: SignAgreement) -> StepResult:
