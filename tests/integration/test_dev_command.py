@@ -74,6 +74,8 @@ def check_running_embedded(dev: Dev, ws: Workspace) -> None:
 
     ui = httpx.get(f"http://127.0.0.1:{ws.ports['temporal_ui']}/", timeout=10)
     assert ui.status_code == 200, ui.status_code
+    ui_settings = httpx.get(f"http://127.0.0.1:{ws.ports['temporal_ui']}/api/v1/settings", timeout=10).json()
+    assert ui_settings["Codec"]["Endpoint"] == f"{ws.api_url}/codec"  # the UI decrypts through our codec
 
     worker_metrics = f"http://127.0.0.1:{ws.ports['worker_metrics']}/metrics"
     poll(lambda: "temporal_" in httpx.get(worker_metrics, timeout=5).text, 30, "Temporal SDK metrics on the worker")
