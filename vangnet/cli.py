@@ -39,12 +39,6 @@ app.add_typer(retention_app, name="retention")
 T = TypeVar("T")
 
 
-
-
-
-
-
-
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -70,6 +64,25 @@ def _signals_ignored(*signals: signal.Signals) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _serve_http(application: Any, host: str, port: int) -> None:
+    """``uvicorn.run`` that stops once, gracefully, whatever signals follow the first.
+
+    Under ``vangnet dev`` a Ctrl-C reaches every child as SIGINT and ``vangnet dev`` then sends SIGTERM too;
+    uvicorn turns a second signal into a forced exit that cancels the application's shutdown midway (a
+    traceback in the log). Only the first signal counts here; uvicorn re-raises it after its clean stop.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if not self.should_exit:
+                super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False)
+    with _signals_as_ctrl_c(signal.SIGTERM):  # the re-raised SIGTERM is a quiet exit 0, like Ctrl-C
+        Server(config).run()
 
 
 def _run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
@@ -100,9 +113,6 @@ def _run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
                 loop.remove_signal_handler(sig)
 
     asyncio.run(run())
-
-
-
 
 
 @app.command()
@@ -150,7 +160,6 @@ def api() -> None:
     settings = _setup()
 
     def run() -> None:
-        import uvicorn
 
         from api.app import create_app
         from vangnet.embedded import require_free_port
@@ -161,10 +170,7 @@ def api() -> None:
         keys = None if settings.token_jwks_url else jwks(load_or_create_key(settings.key_file))
         application = create_app(api_context_factory(settings), jwks=keys, max_body_bytes=settings.api_max_body_bytes,
                                  writes_per_minute=settings.api_writes_per_minute)
-        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make SIGTERM's a quiet exit 0
-        with _signals_as_ctrl_c(signal.SIGTERM):
-            uvicorn.run(application, host=settings.api_host, port=settings.api_port, log_config=None,
-                        access_log=False)
+        _serve_http(application, settings.api_host, settings.api_port)
 
     guarded(run)
 
@@ -177,7 +183,6 @@ def sim_payments(
     settings = _setup()
 
     def run() -> None:
-        import uvicorn
 
         from simulators.payments.app import config_from_env, create_app
         from vangnet.embedded import require_free_port
@@ -188,8 +193,7 @@ def sim_payments(
         db = cfg.db_path or str((settings.var_dir / "payments.sqlite3").resolve())
         application = create_app(db, error_rate=cfg.error_rate, latency_ms=cfg.latency_ms,
                                  commit_then_fail_rate=cfg.commit_then_fail_rate, seed=cfg.seed)
-        with _signals_as_ctrl_c(signal.SIGTERM):  # as for the API: SIGTERM stops it quietly, exit 0
-            uvicorn.run(application, host="127.0.0.1", port=listen, log_config=None, access_log=False)
+        _serve_http(application, "127.0.0.1", listen)
 
     guarded(run)
 
@@ -202,7 +206,6 @@ def sim_netbeheerder(
     settings = _setup()
 
     def run() -> None:
-        import uvicorn
 
         from simulators.netbeheerder.app import config_from_env, create_app
         from vangnet.embedded import require_free_port
@@ -215,8 +218,7 @@ def sim_netbeheerder(
         application = create_app(secret=secret, netbeheerder=cfg.netbeheerder, delay_ms=cfg.delay_ms,
                                  duplicate_rate=cfg.duplicate_rate, reorder_rate=cfg.reorder_rate,
                                  error_rate=cfg.error_rate, seed=cfg.seed)
-        with _signals_as_ctrl_c(signal.SIGTERM):
-            uvicorn.run(application, host="127.0.0.1", port=listen, log_config=None, access_log=False)
+        _serve_http(application, "127.0.0.1", listen)
 
     guarded(run)
 
@@ -257,9 +259,6 @@ def rules_list() -> None:
                                    "submitted_until": until, "source": rs.source}))
 
     guarded(run)
-
-
-
 
 
 def _parse_amount(value: str, what: str) -> Decimal:
