@@ -19,7 +19,8 @@ def round_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _to_str(amount: Decimal) -> str:
+def euro_text(amount: Decimal) -> str:
+    """An amount as JSON text with exactly two decimals ("422.00")."""
     return str(amount.quantize(CENT))
 
 
@@ -27,11 +28,11 @@ def _to_str(amount: Decimal) -> str:
 PositiveEuro = Annotated[
     Decimal,
     Field(gt=0, max_digits=12, decimal_places=2, examples=["1250.00"]),
-    PlainSerializer(_to_str, return_type=str, when_used="json"),
+    PlainSerializer(euro_text, return_type=str, when_used="json"),
 ]
 # Zero or more euro (totals, a landlord payment that may be zero).
 Euro = Annotated[
     Decimal,
     Field(ge=0, max_digits=12, decimal_places=2, examples=["0.00"]),
-    PlainSerializer(_to_str, return_type=str, when_used="json"),
+    PlainSerializer(euro_text, return_type=str, when_used="json"),
 ]

@@ -15,18 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from schemas.energy import Energy, Phase
 from schemas.fbu import CaseStatus, PayoutKind, PayoutStatus
-from schemas.money import CENT
-
-
-def _euro(amount: Decimal) -> str:
-    return str(amount.quantize(CENT))
-
+from schemas.money import euro_text
 
 #: A euro sum (totals may exceed a single amount's 12 digits), serialised as a string like every amount.
 EuroSum = Annotated[
     Decimal,
     Field(ge=0, max_digits=16, decimal_places=2, examples=["3274.00"]),
-    PlainSerializer(_euro, return_type=str, when_used="json"),
+    PlainSerializer(euro_text, return_type=str, when_used="json"),
 ]
 #: A count; ``null`` = hidden by small-cell protection (fewer than ``min_cell``, or hidden with it so that it
 #: cannot be recomputed from the total).
@@ -70,11 +65,16 @@ class FbuOrganisation(_Report):
     payouts: list[PayoutLine] = Field(description="Per rule set and kind of payout.")
 
 
-class FbuReport(_Report):
+class _Scoped(_Report):
+    """What every report starts with: the period it covers and the small-cell threshold applied."""
+
     period: Period
     min_cell: int | None = Field(
         description="Non-zero counts below this are hidden (null); null = nothing hidden (an organisation's own "
                     "figures, for its coordinator).")
+
+
+class FbuReport(_Scoped):
     organisations: list[FbuOrganisation]
 
 
@@ -87,9 +87,5 @@ class EnergyOrganisation(_Report):
     signals_by_energy: dict[Energy, Count]
 
 
-class EnergyReport(_Report):
-    period: Period
-    min_cell: int | None = Field(
-        description="Non-zero counts below this are hidden (null); null = nothing hidden (an organisation's own "
-                    "figures, for its coordinator).")
+class EnergyReport(_Scoped):
     organisations: list[EnergyOrganisation]

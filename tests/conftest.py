@@ -100,12 +100,21 @@ async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
 TEST_CODEC = AesGcmCodec({"test-k1": bytes(range(32))}, "test-k1")
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server with the project's converter (modules that need their own use this too)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(TEST_CODEC), test_server_existing_path=bin_path("temporal-test-server"))
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with time_skipping_server() as env:
+        yield env
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -42,12 +42,10 @@ import httpx
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import TEST_CODEC, Stack, eventually, make_stack
+from tests.conftest import Stack, eventually, make_stack, time_skipping_server
 from tests.energy_helpers import EnergyDriver
 from tests.energy_helpers import open_body as energy_open_body
 from tests.fbu_helpers import OCMW, Driver, agreement_body
-from vangnet.converter import data_converter
-from vangnet.embedded import bin_path
 from vangnet.settings import Settings
 
 ST = Path(sys.executable).with_name("st")
@@ -76,10 +74,8 @@ CALLERS: dict[str, tuple[str, str | None] | None] = {
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """This module's own time-skipping server: the workflows the fuzzing starts never load the shared one."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(TEST_CODEC), test_server_existing_path=bin_path("temporal-test-server"))
-    yield env
-    await env.shutdown()
+    async with time_skipping_server() as env:
+        yield env
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -30,9 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.fbu import ClaimDecision, ClaimPayout, ClaimState, FbuClaimInput, StepResult
 from simulators.payments.app import create_app as create_payment_app
-from tests.conftest import TEST_CODEC, LiveServer, running_worker, serve_in_thread
-from vangnet.converter import data_converter
-from vangnet.embedded import bin_path
+from tests.conftest import LiveServer, running_worker, serve_in_thread, time_skipping_server
 from vangnet.settings import Settings
 from workflows.fbu_claim import FbuClaimWorkflow
 
@@ -287,10 +285,8 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """This module's own time-skipping server. Killing a worker mid-payment leaves a task that only its timeout
     recovers, and the test server does not skip time meanwhile: on the shared server that would stall every
     later test's clock."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(TEST_CODEC), test_server_existing_path=bin_path("temporal-test-server"))
-    yield env
-    await env.shutdown()
+    async with time_skipping_server() as env:
+        yield env
 
 
 async def test_100_approved_claims_give_exactly_100_payments_despite_lost_responses(
