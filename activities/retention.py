@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from schemas.retention import EraseExpired, ExpiredSubject, FindExpired
-from schemas.retention_rules import NoRetentionRuleSetError
+from schemas.retention_rules import NoRetentionRuleSetError, RetentionBook
 from vangnet import retention
 from vangnet.rulebook import RuleBookError, load_retention_book
 
@@ -19,7 +19,7 @@ class RetentionActivities:
         self._pool = pool
         self._rules_file = rules_file
 
-    def _book(self):  # type: ignore[no-untyped-def]
+    def _book(self) -> RetentionBook:
         try:
             return load_retention_book(self._rules_file)
         except RuleBookError as exc:  # an operator's broken edit: retrying will not fix it, say so loudly

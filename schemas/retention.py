@@ -48,6 +48,8 @@ class RetentionSweepInput(BaseModel):
     as_of: date | None = None
     batch_size: int = Field(200, gt=0, le=5000)
     dry_run: bool = False
+    #: the counts of the runs before a continue-as-new, so the result covers the whole sweep
+    carried: RetentionProgress | None = None
 
 
 class RetentionProgress(BaseModel):
@@ -60,3 +62,6 @@ class RetentionProgress(BaseModel):
     started_at: datetime | None = None
     #: in a dry run: what would be erased (subject ids, cases and due dates; never personal data)
     would_erase: list[ExpiredSubject] = Field(default_factory=list)
+
+
+RetentionSweepInput.model_rebuild()

@@ -52,8 +52,9 @@ from workflows.common import DB_RETRY, emit, invalid, out_of_order, today, until
 from workflows.fbu_claim import FbuClaimWorkflow
 
 ACTIVE = ("in_force", "plan_breached", "stable_housing")
-# ⚑ Vangnet decision: no repayment plan runs longer (120 instalments at most; monthly, that is 10 years). A later
-# due date is a typing error, and one near 9999-12-31 cannot even be followed (its grace period overflows the date).
+# An input sanity bound, not a rule of the fund: a plan has at most 120 instalments (monthly, 10 years), so a last
+# due date further out is a typing error, and one near 9999-12-31 cannot even be followed (its grace period
+# overflows the date type).
 PLAN_HORIZON_YEARS = 15
 
 

@@ -33,8 +33,10 @@ class RetentionSweepWorkflow:
         as_of = inp.as_of or today()
         if as_of > today():
             raise invalid(f"as_of {as_of} is in the future: personal data is never erased before its period ends")
+        if inp.carried is not None:
+            self._progress = inp.carried.model_copy()
         p = self._progress
-        p.as_of, p.started_at = as_of, workflow.now()
+        p.as_of, p.started_at = as_of, p.started_at or workflow.now()
         while True:
             batch: list[ExpiredSubject] = await workflow.execute_activity(
                 "find_expired_personal_data", FindExpired(as_of=as_of, limit=inp.batch_size),
@@ -56,7 +58,7 @@ class RetentionSweepWorkflow:
                 # a short page is the last; a page of which nothing could be erased will not change by asking again
                 break
             if workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(RetentionSweepInput(as_of=as_of, batch_size=inp.batch_size))
+                workflow.continue_as_new(RetentionSweepInput(as_of=as_of, batch_size=inp.batch_size, carried=p))
         p.done = True
         workflow.logger.info("retention sweep for %s: %d found, %d erased", as_of, p.found, p.erased)
         return p

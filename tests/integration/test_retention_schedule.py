@@ -87,3 +87,31 @@ async def test_a_cron_the_server_refuses_is_one_clear_error(dev_env: WorkflowEnv
     bad = settings.model_copy(update={"retention_cron": "every night please"})
     with pytest.raises(retention_schedule.ScheduleConfigError, match="VANGNET_RETENTION_CRON='every night please'"):
         await retention_schedule.ensure(dev_env.client, bad, "vangnet-test")
+
+
+async def test_a_long_sweep_continues_as_new_and_counts_the_whole_run(
+        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, tmp_path: Path) -> None:
+    """This dev server suggests continue-as-new after 50 events: a sweep of one subject per batch hands over to
+    new runs, carries its counts, and erases every subject once."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from schemas.retention import RetentionSweepInput
+    from tests.energy_helpers import EnergyDriver
+
+    rules = tmp_path / "retention.json"
+    rules.write_text(json.dumps(RULES))
+    async with make_stack(dev_env, pool, settings.model_copy(update={"retention_rules_file": rules})) as stack:
+        e = EnergyDriver(stack)
+        cases = [(await e.open("electricity"))[0] for _ in range(12)]
+        for case_id in cases:
+            await e.step(case_id, "close", {"reason": "moved"})
+        handle = await dev_env.client.start_workflow(
+            "RetentionSweep", RetentionSweepInput(batch_size=1), id=f"retention-can-{cases[0]}",
+            task_queue=stack.task_queue, result_type=RetentionProgress)
+        result = await dev_env.client.get_workflow_handle(handle.id, result_type=RetentionProgress).result()
+        assert (result.erased, result.found) == (12, 12) and result.batches == 12
+        first = await dev_env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id).describe()
+        assert first.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+        erased = await pool.fetchval("SELECT count(*) FROM domain_events WHERE type = 'PersonalDataErased' "
+                                     "AND case_id = ANY($1::text[])", cases)
+        assert erased == 12
