@@ -1,7 +1,8 @@
 """Recorded histories must replay on today's workflow code: a change that would break running cases fails here.
 
 Record new ones with `vangnet simulate SCENARIO --save-histories tests/histories/NAME` when a workflow changes
-(behind `workflow.patched`), and keep the old ones.
+(behind `workflow.patched`), and keep the old ones. The retention sweep's come from its test:
+`VANGNET_RECORD_HISTORIES=tests/histories/retention-sweep pytest tests/workflows/test_retention.py`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").rglob("*.
 
 def test_there_are_histories_to_replay() -> None:
     kinds = {p.name.split("-")[1] for p in HISTORIES}
-    assert kinds == {"case", "claim"}, kinds
+    assert kinds == {"case", "claim", "sweep"}, kinds
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.name}")

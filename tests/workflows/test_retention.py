@@ -4,6 +4,7 @@ erasure is in the event log with the rule set it applied. Own database, so no ot
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,10 +39,16 @@ async def rstack(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Sett
 async def sweep(stack: Stack, **kwargs: Any) -> RetentionProgress:
     # Waiting for a result would let the time-skipping server jump the shared clock to the next timer of any
     # workflow (years ahead); the sweep only runs activities, so it needs no skipping.
+    workflow_id = f"retention-sweep-{uuid.uuid4().hex[:12]}"
     with stack.env.auto_time_skipping_disabled():
         result: RetentionProgress = await stack.env.client.execute_workflow(
-            "RetentionSweep", RetentionSweepInput(**kwargs), id=f"retention-test-{uuid.uuid4().hex[:8]}",
-            task_queue=stack.task_queue, result_type=RetentionProgress)
+            "RetentionSweep", RetentionSweepInput(**kwargs), id=workflow_id, task_queue=stack.task_queue,
+            result_type=RetentionProgress)
+    record = os.environ.get("VANGNET_RECORD_HISTORIES")  # a directory: keep this history for tests/test_replay.py
+    if record and result.erased:
+        history = await stack.env.client.get_workflow_handle(workflow_id).fetch_history()
+        Path(record).mkdir(parents=True, exist_ok=True)
+        (Path(record) / f"{workflow_id}.json").write_text(history.to_json())
     return result
 
 
