@@ -418,6 +418,36 @@ def erase(
     _with_db(settings, work)
 
 
+@app.command("rewrap-keys")
+def rewrap_keys(
+    batch: Annotated[int, typer.Option(min=1, max=10000, help="Subjects per transaction.")] = 500,
+) -> None:
+    """After a master-key rotation: wrap every subject's data key under the active master key, so the old master
+    key can be retired. Safe to stop and run again; prints progress."""
+    settings = _setup()
+
+    async def work(conn: Any) -> None:
+        from vangnet.converter import vault_for
+        from vangnet.vault import VaultError
+
+        vault = vault_for(settings)
+        before = await vault.master_key_use(conn)
+        total = 0
+        try:
+            while True:
+                async with conn.transaction():
+                    done = await vault.rewrap(conn, batch)
+                if not done:
+                    break
+                total += done
+                typer.echo(f"  rewrapped {total} subject keys …", err=True)
+        except VaultError as exc:
+            raise fail(f"{exc} ({total} rewrapped before this)") from None
+        typer.echo(json.dumps({"rewrapped": total, "before": before, "after": await vault.master_key_use(conn)}))
+
+    _with_db(settings, work)
+
+
 @policies_app.command("list")
 def policies_list() -> None:
     """Print every data-sharing policy as a JSON line (add one with `policies add`, end one with `policies end`)."""

@@ -59,6 +59,33 @@ class Vault:
         return result
 
 
+    async def rewrap(self, conn: asyncpg.Connection, batch: int = 500) -> int:
+        """Wrap up to ``batch`` subjects' data keys under the active master key (after a master-key rotation);
+        returns how many were rewrapped. The data itself is not touched: only the small wrapped key changes,
+        so an old master key can be retired once no row names it."""
+        rows = await conn.fetch(
+            "SELECT subject_id, master_key, wrapped_key FROM subject_keys WHERE master_key <> $1 "
+            "AND wrapped_key IS NOT NULL ORDER BY subject_id LIMIT $2 FOR UPDATE SKIP LOCKED", self._active, batch)
+        for row in rows:
+            old = self._masters.get(row["master_key"])
+            if old is None:
+                raise VaultError(f"master key '{row['master_key']}' is needed to rewrap subject keys but is not "
+                                 "configured; keep it listed until the rewrap is done")
+            subject_id, wrapped = row["subject_id"], bytes(row["wrapped_key"])
+            data_key = old.decrypt(wrapped[:NONCE], wrapped[NONCE:], subject_id.encode())
+            nonce = os.urandom(NONCE)
+            rewrapped = nonce + self._masters[self._active].encrypt(nonce, data_key, subject_id.encode())
+            await conn.execute("UPDATE subject_keys SET master_key = $2, wrapped_key = $3 WHERE subject_id = $1",
+                               subject_id, self._active, rewrapped)
+        return len(rows)
+
+    async def master_key_use(self, conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, int]:
+        """How many live subject keys each master key wraps."""
+        rows = await conn.fetch("SELECT master_key, count(*) AS n FROM subject_keys WHERE wrapped_key IS NOT NULL "
+                                "GROUP BY master_key ORDER BY master_key")
+        return {r["master_key"]: r["n"] for r in rows}
+
+
 async def erase(conn: asyncpg.Connection | asyncpg.Pool, subject_id: str) -> bool:
     """Delete the subject's data key for good; True when it existed and was not erased yet."""
     done = await conn.execute(
