@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.dated import check_contiguous, check_until, covers, select_covering
 from schemas.fbu_rules import Fraction, NoRuleSetError
 from schemas.money import PositiveEuro, round_cents
 
@@ -65,48 +66,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class _Dated(Protocol):
-    @property
-    def valid_from(self) -> date: ...
-
-    @property
-    def valid_until(self) -> date | None: ...
-
-
-def _covers(item: _Dated, on: date) -> bool:
-    return item.valid_from <= on and (item.valid_until is None or on <= item.valid_until)
-
-
-def _check_until(name: str, valid_from: date, valid_until: date | None) -> None:
-    if valid_until is not None and valid_until < valid_from:
-        raise ValueError(f"{name}: valid_until {valid_until} is before valid_from {valid_from}")
-
-
-def _check_contiguous(items: Sequence[_Dated], names: Sequence[str], what: str) -> None:
-    """Sorted by valid_from, no overlap, no gap, and only the last one open-ended."""
-    for (previous, previous_name), (following, following_name) in pairwise(zip(items, names, strict=True)):
-        if following.valid_from <= previous.valid_from:
-            raise ValueError(
-                f"{what} must be sorted by valid_from: {following_name} ({following.valid_from}) comes after "
-                f"{previous_name} ({previous.valid_from})"
-            )
-        if previous.valid_until is None:
-            raise ValueError(
-                f"{what}: {previous_name} is open-ended (valid_until null) but {following_name} follows it; "
-                f"only the last one may be open-ended"
-            )
-        if following.valid_from <= previous.valid_until:
-            raise ValueError(
-                f"{what}: {previous_name} and {following_name} overlap: {previous_name} runs until "
-                f"{previous.valid_until}, {following_name} starts {following.valid_from}"
-            )
-        if following.valid_from != previous.valid_until + timedelta(days=1):
-            raise ValueError(
-                f"{what}: gap between {previous_name} and {following_name}: nothing covers "
-                f"{previous.valid_until + timedelta(days=1)} to {following.valid_from - timedelta(days=1)}"
-            )
-
-
 # ---- the rule sets --------------------------------------------------------------------------------------------
 
 
@@ -144,7 +103,7 @@ class EnergyRuleSet(_Frozen):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> EnergyRuleSet:
-        _check_until(f"rule set {self.id}", self.valid_from, self.valid_until)
+        check_until(f"rule set {self.id}", self.valid_from, self.valid_until)
         if self.minimal_supply_restore_rule == "debt_below_threshold":
             if self.minimal_supply_restore_threshold_eur is None:
                 raise ValueError(
@@ -171,7 +130,7 @@ class EnergyRuleSet(_Frozen):
 
     def covers(self, on: date) -> bool:
         """Whether a notice of default sent on ``on`` falls under this set (both ends inclusive)."""
-        return _covers(self, on)
+        return covers(self, on)
 
 
 # ---- emergency credit ---------------------------------------------------------------------------------------
@@ -193,7 +152,7 @@ class EmergencyCreditPeriod(_Frozen):
 
     @model_validator(mode="after")
     def _check_dates(self) -> EmergencyCreditPeriod:
-        _check_until(f"emergency credit period from {self.valid_from}", self.valid_from, self.valid_until)
+        check_until(f"emergency credit period from {self.valid_from}", self.valid_from, self.valid_until)
         return self
 
     def name(self) -> str:
@@ -350,9 +309,9 @@ class EnergyRuleBook(_Frozen):
         duplicates = sorted({rule_set_id for rule_set_id in ids if ids.count(rule_set_id) > 1})
         if duplicates:
             raise ValueError(f"rule set ids must be unique; repeated: {', '.join(duplicates)}")
-        _check_contiguous(self.rule_sets, [f"rule set {i}" for i in ids], "rule sets")
+        check_contiguous(self.rule_sets, [f"rule set {i}" for i in ids], "rule sets")
         periods = self.emergency_credit_periods
-        _check_contiguous(periods, [p.name() for p in periods], "emergency_credit_periods")
+        check_contiguous(periods, [p.name() for p in periods], "emergency_credit_periods")
         euro_from = periods[0].valid_from
         for rule_set in self.rule_sets:
             if rule_set.emergency_credit_unit == "kwh" and (
@@ -395,19 +354,8 @@ class EnergyRuleBook(_Frozen):
 
 def select_energy_rule_set(book: EnergyRuleBook, on: date) -> EnergyRuleSet:
     """The rule set covering a notice of default sent on ``on``; the book's validation guarantees at most one."""
-    for rule_set in book.rule_sets:
-        if rule_set.covers(on):
-            return rule_set
-    first, last = book.rule_sets[0], book.rule_sets[-1]
-    if on < first.valid_from:
-        raise NoEnergyRuleSetError(
-            f"No energy rule set covers a notice of default on {on.isoformat()}: the first rule set "
-            f"({first.id}) starts {first.valid_from.isoformat()}."
-        )
-    raise NoEnergyRuleSetError(
-        f"No energy rule set covers a notice of default on {on.isoformat()}: the last rule set ({last.id}) "
-        f"ended {last.valid_until.isoformat() if last.valid_until else '?'}; the operator must add a rule set."
-    )
+    return select_covering(book.rule_sets, on, what="energy rule set",
+                           subject=f"a notice of default on {on.isoformat()}", error=NoEnergyRuleSetError)
 
 
 def minimal_supply_may_be_restored(
@@ -455,7 +403,7 @@ def emergency_credit(book: EnergyRuleBook, energy: EnergyCarrier, on: date) -> D
             f"Emergency credit granted on {on.isoformat()} was counted in kWh, not in euro: euro amounts apply "
             f"from {periods[0].valid_from.isoformat()}."
         )
-    period = next((p for p in periods if _covers(p, on)), None)
+    period = next((p for p in periods if covers(p, on)), None)
     if period is None:
         last = periods[-1]
         raise NoEnergyRuleSetError(

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.dated import covers, select_covering
 from schemas.money import Euro, PositiveEuro, round_cents
 
 # A fraction in [0, 1] ("0.45" is 45%). Kept as Decimal so the percentages stay exact.
@@ -88,7 +89,7 @@ class FbuRuleSet(_Frozen):
 
     def covers(self, on: date) -> bool:
         """Whether an agreement submitted on ``on`` falls under this set (both ends inclusive)."""
-        return self.valid_from <= on and (self.valid_until is None or on <= self.valid_until)
+        return covers(self, on)
 
     def period_text(self) -> str:
         """The submission period in words, for messages shown to case workers."""
@@ -181,19 +182,8 @@ class PayoutAmounts(_Frozen):
 
 def select_rule_set(book: FbuRuleBook, on: date) -> FbuRuleSet:
     """The rule set that covers a submission date; the book's validation guarantees at most one."""
-    for rule_set in book.rule_sets:
-        if rule_set.covers(on):
-            return rule_set
-    first, last = book.rule_sets[0], book.rule_sets[-1]
-    if on < first.valid_from:
-        raise NoRuleSetError(
-            f"No FBU rule set covers {on.isoformat()}: the fund's first rule set ({first.id}) starts "
-            f"{first.valid_from.isoformat()}."
-        )
-    raise NoRuleSetError(
-        f"No FBU rule set covers {on.isoformat()}: the last rule set ({last.id}) ended "
-        f"{last.valid_until.isoformat() if last.valid_until else '?'}; the operator must add a rule set."
-    )
+    return select_covering(book.rule_sets, on, what="FBU rule set", subject=on.isoformat(), error=NoRuleSetError,
+                           first_label="the fund's first rule set")
 
 
 def _number_text(value: Decimal) -> str:

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.calendar import add_months
-from schemas.energy_rules import _check_contiguous
+from schemas.dated import check_contiguous, check_until, covers, select_covering
 from schemas.fbu_rules import NoRuleSetError
 
 CaseKind = Literal["fbu", "energy"]
@@ -57,15 +57,14 @@ class RetentionRuleSet(_Frozen):
 
     @model_validator(mode="after")
     def _every_kind(self) -> RetentionRuleSet:
-        if self.valid_until is not None and self.valid_until < self.valid_from:
-            raise ValueError(f"{self.id}: valid_until {self.valid_until} is before valid_from {self.valid_from}")
+        check_until(self.id, self.valid_from, self.valid_until)
         missing = sorted({"fbu", "energy"} - self.periods.keys())
         if missing:
             raise ValueError(f"{self.id}: no retention period for {', '.join(missing)} cases")
         return self
 
     def covers(self, on: date) -> bool:
-        return self.valid_from <= on and (self.valid_until is None or on <= self.valid_until)
+        return covers(self, on)
 
 
 class RetentionBook(_Frozen):
@@ -74,21 +73,14 @@ class RetentionBook(_Frozen):
 
     @model_validator(mode="after")
     def _contiguous(self) -> RetentionBook:
-        _check_contiguous(self.rule_sets, [r.id for r in self.rule_sets], "retention rule sets")
+        check_contiguous(self.rule_sets, [r.id for r in self.rule_sets], "retention rule sets")
         return self
 
     def select(self, closed_on: date) -> RetentionRuleSet:
         """The rule set in force on the closing day."""
-        for rule_set in self.rule_sets:
-            if rule_set.covers(closed_on):
-                return rule_set
-        first = self.rule_sets[0]
-        if closed_on < first.valid_from:
-            raise NoRetentionRuleSetError(
-                f"No retention rule set covers a case closed on {closed_on.isoformat()}: the first one "
-                f"({first.id}) starts {first.valid_from.isoformat()}.")
-        raise NoRetentionRuleSetError(
-            f"No retention rule set covers a case closed on {closed_on.isoformat()}; the operator must add one.")
+        return select_covering(self.rule_sets, closed_on, what="retention rule set",
+                               subject=f"a case closed on {closed_on.isoformat()}", error=NoRetentionRuleSetError,
+                               first_label="the first one")
 
     def shortest(self, kind: CaseKind) -> RetentionPeriod:
         """The shortest period of any rule set for ``kind`` (to narrow the search for expired data)."""
