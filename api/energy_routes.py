@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 
 from api.context import ApiContext, get_context, require
 from api.fbu_routes import wait_opened
+from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
 from api.updates import rpc_to_http, run_query
 from schemas.energy import (
@@ -189,10 +190,8 @@ async def list_cases(principal: Reader, ctx: Ctx, phase: Phase | None = None,
     if phase:
         where += " AND phase = $2"
         args.append(phase)
-    total = await ctx.pool.fetchval(f"SELECT count(*) FROM proj_energy_cases WHERE {where}", *args)  # noqa: S608
-    rows = await ctx.pool.fetch(
-        f"SELECT * FROM proj_energy_cases WHERE {where} ORDER BY notice_of_default_on DESC, case_id "  # noqa: S608
-        f"LIMIT {page_size} OFFSET {(page - 1) * page_size}", *args)
+    total, rows = await fetch_page(ctx.pool, "proj_energy_cases", where, args, "notice_of_default_on DESC, case_id",
+                                   page, page_size)
     items = [EnergyCaseSummary(
         case_id=r["case_id"], ocmw_id=r["ocmw_id"], netbeheerder=r["netbeheerder"], energy=r["energy"],
         phase=r["phase"], closing_reason=r["closing_reason"], rule_set_id=r["rule_set_id"],

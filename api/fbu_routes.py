@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from api import documents
 from api.context import ApiContext, get_context, require
+from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
 from api.updates import rpc_to_http, run_query
 from schemas.events import StoredEvent
@@ -154,10 +155,7 @@ async def list_cases(principal: Ocmw, ctx: Ctx, status: CaseStatus | None = None
     if status:
         where += " AND status = $2"
         args.append(status)
-    total = await ctx.pool.fetchval(f"SELECT count(*) FROM proj_fbu_cases WHERE {where}", *args)  # noqa: S608
-    rows = await ctx.pool.fetch(
-        f"SELECT * FROM proj_fbu_cases WHERE {where} ORDER BY opened_on DESC, case_id "  # noqa: S608
-        f"LIMIT {page_size} OFFSET {(page - 1) * page_size}", *args)
+    total, rows = await fetch_page(ctx.pool, "proj_fbu_cases", where, args, "opened_on DESC, case_id", page, page_size)
     items = [CaseSummary(
         case_id=r["case_id"], status=r["status"], closing_reason=r["closing_reason"], rule_set_id=r["rule_set_id"],
         rental_market=r["market"], municipality_nis=r["municipality_nis"], arrears_amount=str(r["arrears_amount"]),
