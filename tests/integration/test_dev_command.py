@@ -7,7 +7,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,17 +20,10 @@ from tests.integration.helpers import (
     Workspace,
     assert_nothing_left,
     run_cli,
-    sigint_not_ignored,
     workspace,
 )
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _ctrl_c_reaches_children() -> Iterator[None]:
-    with sigint_not_ignored():
-        yield
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ctrl_c_reaches_children")]
 
 
 def poll(probe: Any, within: float, what: str, interval: float = 0.3) -> Any:

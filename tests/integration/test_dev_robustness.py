@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -21,19 +20,12 @@ from tests.integration.helpers import (
     Dev,
     Workspace,
     postmaster,
-    sigint_not_ignored,
     stop_and_check,
     workspace,
 )
 from vangnet.embedded import HANDLES_FILE, forget_dead_handles, port_in_use
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _ctrl_c_reaches_children() -> Iterator[None]:
-    with sigint_not_ignored():
-        yield
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ctrl_c_reaches_children")]
 
 
 def running(proc: psutil.Process) -> bool:

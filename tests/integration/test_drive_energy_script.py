@@ -7,26 +7,19 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.energy_helpers import OCMW, callback, signed
-from tests.integration.helpers import Dev, run_cli, sigint_not_ignored, stop_and_check, workspace
+from tests.integration.helpers import Dev, run_cli, stop_and_check, workspace
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ctrl_c_reaches_children")]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "drive_energy_case.py"
 EXPECTED = ["DefaultNoticeSent", "NoticePeriodStarted", "ContractEnded", "SocialSupplierTookOver",
             "PrepaymentActivationRequested", "PrepaymentActivated", "EmergencyCreditGranted"]
-
-
-@pytest.fixture(autouse=True)
-def _ctrl_c_reaches_children() -> Iterator[None]:
-    with sigint_not_ignored():
-        yield
 
 
 def test_drive_script_takes_a_gas_case_to_prepayment_with_signed_callbacks() -> None:

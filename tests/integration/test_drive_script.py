@@ -7,24 +7,17 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fbu_helpers import OCMW
-from tests.integration.helpers import Dev, payments, run_cli, sigint_not_ignored, stop_and_check, workspace
+from tests.integration.helpers import Dev, payments, run_cli, stop_and_check, workspace
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ctrl_c_reaches_children")]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "drive_fbu_case.py"
-
-
-@pytest.fixture(autouse=True)
-def _ctrl_c_reaches_children() -> Iterator[None]:
-    with sigint_not_ignored():
-        yield
 
 
 def test_drive_script_takes_a_case_to_tranche_2_paid() -> None:
