@@ -10,6 +10,11 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from pydantic import SecretStr
+
     from vangnet.settings import Settings
     from vangnet.vault import Vault
 
@@ -26,24 +31,27 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     )
 
 
+def _keys(configured: Mapping[str, SecretStr], active: str | None, key_file: Path) -> tuple[dict[str, bytes], str]:
+    """The keys and the active key id from the settings, or else from the embedded default's key file."""
+    from vangnet.codec import load_or_create_keys, parse_keys
+
+    if configured:
+        keys = parse_keys({k: v.get_secret_value() for k, v in configured.items()})
+        return keys, active or next(iter(keys))
+    return load_or_create_keys(key_file)
+
+
 def vault_for(settings: Settings) -> Vault:
     """The vault for personal data at rest, with the master keys from the settings or var/keys."""
-    from vangnet.codec import load_or_create_keys, parse_keys
     from vangnet.vault import Vault
 
-    if settings.master_keys:
-        keys = parse_keys({k: v.get_secret_value() for k, v in settings.master_keys.items()})
-        return Vault(keys, settings.master_active_key or next(iter(keys)))
-    keys, active = load_or_create_keys(settings.var_dir / "keys" / "master-keys.json")
-    return Vault(keys, active)
+    return Vault(*_keys(settings.master_keys, settings.master_active_key,
+                        settings.var_dir / "keys" / "master-keys.json"))
 
 
 def codec_for(settings: Settings) -> PayloadCodec:
     """The payload codec from the settings, or the embedded default's key file under var/keys."""
-    from vangnet.codec import AesGcmCodec, load_or_create_keys, parse_keys
+    from vangnet.codec import AesGcmCodec
 
-    if settings.payload_keys:
-        keys = parse_keys({k: v.get_secret_value() for k, v in settings.payload_keys.items()})
-        return AesGcmCodec(keys, settings.payload_active_key or next(iter(keys)))
-    keys, active = load_or_create_keys(settings.var_dir / "keys" / "payload-keys.json")
-    return AesGcmCodec(keys, active)
+    return AesGcmCodec(*_keys(settings.payload_keys, settings.payload_active_key,
+                              settings.var_dir / "keys" / "payload-keys.json"))
