@@ -21,7 +21,6 @@ status 1. Every write carries an ``Idempotency-Key``, so a request repeated afte
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
@@ -31,7 +30,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from drive_http import WRITE_ATTEMPTS, DriveError, HttpDrive, default_api, issue_token, money, step
+from drive_http import (
+    WRITE_ATTEMPTS,
+    DriveError,
+    HttpDrive,
+    default_api,
+    issue_token,
+    money,
+    step,
+    tolerate_any_terminal,
+)
 
 OCMW = "ocmw-44021"
 MUNICIPALITY = "44021"  # Gent
@@ -191,9 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="replace")  # ✓ and ✗ on a terminal that cannot show them
+    tolerate_any_terminal()
     started = time.monotonic()
     try:
         state, events, callbacks = Drive(args.api.rstrip("/"), args.netbeheerder_sim.rstrip("/"),

@@ -16,14 +16,13 @@ that runs out its time says what it was waiting for; both exit with status 1. Ev
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from drive_http import DriveError, HttpDrive, default_api, issue_token, money, step
+from drive_http import DriveError, HttpDrive, default_api, issue_token, money, step, tolerate_any_terminal
 
 OCMW = "ocmw-44021"
 PLAN_MONTHS = 6
@@ -173,9 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--arrears must be an amount like 2400.00, not {args.arrears!r}")
     if arrears <= 0 or arrears != arrears.quantize(Decimal("0.01")):
         parser.error("--arrears must be positive with at most two decimals")
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="replace")  # ✓ and ✗ on a terminal that cannot show them
+    tolerate_any_terminal()
     started = time.monotonic()
     try:
         state = Drive(args.api.rstrip("/"), arrears, args.timeout, args.org).drive()

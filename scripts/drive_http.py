@@ -3,6 +3,7 @@ and the ✓ lines they print. Imported by ``drive_fbu_case.py`` and ``drive_ener
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -39,6 +40,13 @@ def issue_token(role: str, org: str | None = None) -> str:
 
 def money(value: Any) -> str:
     return f"{Decimal(str(value)):.2f}"
+
+
+def tolerate_any_terminal() -> None:
+    """Print ✓ and ✗ as replacement characters on a terminal whose encoding cannot show them, instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 def step(message: str) -> None:
