@@ -67,22 +67,32 @@ def _signals_ignored(*signals: signal.Signals) -> Iterator[None]:
 
 
 def _serve_http(application: Any, host: str, port: int) -> None:
-    """``uvicorn.run`` that stops once, gracefully, whatever signals follow the first.
+    """Serve an ASGI app until the first SIGINT or SIGTERM, then stop gracefully and return (exit 0).
 
-    Under ``vangnet dev`` a Ctrl-C reaches every child as SIGINT and ``vangnet dev`` then sends SIGTERM too;
-    uvicorn turns a second signal into a forced exit that cancels the application's shutdown midway (a
-    traceback in the log). Only the first signal counts here; uvicorn re-raises it after its clean stop.
+    uvicorn's own signal handling re-raises the signal after its stop, inside the event loop, and turns a second
+    signal into a forced exit; under ``vangnet dev`` a Ctrl-C reaches every child as SIGINT and ``vangnet dev``
+    then sends SIGTERM, and the API now and then skipped its application shutdown and logged a traceback. Here
+    the loop's own handlers ask the server to exit on the first signal and ignore the rest; nothing is re-raised.
     """
     import uvicorn
 
     class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            if not self.should_exit:
-                super().handle_exit(sig, frame)
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the handlers in serve() below decide
+            yield
 
-    config = uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False)
-    with _signals_as_ctrl_c(signal.SIGTERM):  # the re-raised SIGTERM is a quiet exit 0, like Ctrl-C
-        Server(config).run()
+    async def serve() -> None:
+        server = Server(uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False))
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            server.should_exit = True  # a second signal finds it set: one graceful stop, never a forced one
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        await server.serve()
+
+    asyncio.run(serve())
 
 
 def _run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
