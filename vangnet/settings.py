@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     api_writes_per_minute: int = Field(600, description="Writes per bearer token per minute (per API process).")
     worker_metrics_port: int = Field(9464, description="Temporal SDK Prometheus endpoint on the worker; 0 = off.")
 
+    # Worker tuning (defaults chosen from `make bench` on a 2-core machine, see docs/performance.md)
+    worker_max_concurrent_workflow_tasks: int = Field(100, ge=1, description="Workflow tasks run at once.")
+    worker_max_concurrent_activities: int = Field(50, ge=1, description="Activity tasks (HTTP calls) run at once.")
+    worker_max_concurrent_local_activities: int = Field(100, ge=1, description="Local activities (log appends).")
+    worker_workflow_task_pollers: int = Field(5, ge=2, description="Long polls for workflow tasks (2 at least: "
+                                              "sticky and normal queue).")
+    worker_activity_task_pollers: int = Field(5, ge=1, description="Long polls for activity tasks.")
+    worker_max_cached_workflows: int = Field(1000, ge=0, description="Sticky cache: workflows kept in memory "
+                                             "between tasks (0 = replay every task).")
+
     # Identity: the embedded issuer signs with a key under var/keys; production sets an issuer and its JWKS URL.
     token_issuer: str = "http://127.0.0.1:8000/idp"  # noqa: S105 - a URL, not a secret
     token_audience: str = "vangnet"  # noqa: S105 - a name, not a secret

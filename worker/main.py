@@ -44,7 +44,20 @@ def activities_for(pool: Any, http: httpx.AsyncClient, settings: Settings) -> li
             retention.find_expired_personal_data, retention.erase_expired_personal_data]
 
 
-def build_worker(client: Client, task_queue: str, activities: list[Any], **kwargs: Any) -> Worker:
+def tuning(settings: Settings) -> dict[str, Any]:
+    """The worker's concurrency, pollers and sticky cache, from settings (``VANGNET_WORKER_*``)."""
+    return {
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "max_concurrent_local_activities": settings.worker_max_concurrent_local_activities,
+        "max_concurrent_workflow_task_polls": settings.worker_workflow_task_pollers,
+        "max_concurrent_activity_task_polls": settings.worker_activity_task_pollers,
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+    }
+
+
+def build_worker(client: Client, task_queue: str, activities: list[Any], settings: Settings,
+                 **kwargs: Any) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
@@ -52,8 +65,7 @@ def build_worker(client: Client, task_queue: str, activities: list[Any], **kwarg
         activities=activities,
         workflow_runner=workflow_runner(),
         workflow_failure_exception_types=[pydantic.ValidationError],
-        max_concurrent_activities=50,
-        **kwargs,
+        **{**tuning(settings), **kwargs},
     )
 
 
@@ -70,7 +82,8 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         pool = await create_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max)
         stack.push_async_callback(pool.close)
         http = await stack.enter_async_context(httpx.AsyncClient())
-        worker = build_worker(client, settings.temporal_task_queue, activities_for(pool, http, settings))
+        worker = build_worker(client, settings.temporal_task_queue, activities_for(pool, http, settings),
+                              settings)
         log.info("worker started", task_queue=settings.temporal_task_queue, metrics_port=settings.worker_metrics_port)
         if settings.retention_schedule:
             ensured = await retention_schedule.ensure(client, settings, settings.temporal_task_queue)
