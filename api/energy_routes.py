@@ -16,11 +16,11 @@ from pydantic import BaseModel, ValidationError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
+from api.case_documents import energy_case, wait_opened
 from api.context import ApiContext, get_context, require
-from api.fbu_routes import wait_opened
 from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
-from api.updates import rpc_to_http, run_query
+from api.updates import rpc_to_http
 from schemas.energy import (
     CloseEnergyCase,
     EnergyCaseInput,
@@ -165,7 +165,7 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
             )
         except RPCError as exc:
             raise rpc_to_http(exc) from exc
-    await wait_opened(ctx, case_id, EnergyCaseWorkflow.opened)
+    await wait_opened(ctx, case_id)
     return EnergyCaseCreated(case_id=case_id, ocmw_id=ocmw_id)
 
 
@@ -201,15 +201,10 @@ async def list_cases(principal: Reader, ctx: Ctx, phase: Phase | None = None,
     return EnergyCasePage(items=items, page=page, page_size=page_size, total=total)
 
 
-async def case_state(ctx: ApiContext, case_id: str) -> EnergyCaseState:
-    state: EnergyCaseState = await run_query(ctx.client, case_id, EnergyCaseWorkflow.state)
-    return state
-
-
 @router.get("/energy/cases/{case_id}", response_model=EnergyCaseState, summary="One energy case")
 async def get_case(case_id: str, principal: Reader, ctx: Ctx) -> EnergyCaseState:
     await visible_case(ctx, principal, case_id)
-    return await case_state(ctx, case_id)
+    return await energy_case(ctx, case_id)
 
 
 class Household(BaseModel):
@@ -241,7 +236,7 @@ async def get_events(case_id: str, principal: Reader, ctx: Ctx) -> list[StoredEv
             summary="Past events and upcoming deadlines of a case")
 async def get_timeline(case_id: str, principal: Reader, ctx: Ctx) -> Timeline:
     await visible_case(ctx, principal, case_id)
-    state = await case_state(ctx, case_id)
+    state = await energy_case(ctx, case_id)
     return Timeline(events=await eventstore.case_events(ctx.pool, case_id), upcoming=state.deadlines)
 
 

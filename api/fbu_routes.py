@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -13,10 +12,11 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api import documents
+from api.case_documents import fbu_case, wait_opened
 from api.context import ApiContext, get_context, require
 from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
-from api.updates import rpc_to_http, run_query
+from api.updates import rpc_to_http
 from schemas.events import StoredEvent
 from schemas.fbu import (
     CaseStatus,
@@ -41,7 +41,6 @@ router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
 Ocmw = Annotated[Principal, Depends(require("ocmw"))]
 Ctx = Annotated[ApiContext, Depends(get_context)]
 CASE_NAMESPACE = uuid.UUID("6f2b1c1e-8f5e-4a59-9a35-3f1f7b7c2a10")
-OPENED_WITHIN_SECONDS = 20.0  # a case normally confirms its opening in well under a second
 
 
 class CaseCreated(BaseModel):
@@ -131,20 +130,8 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
         except RPCError as exc:
             raise rpc_to_http(exc) from exc
     # After the commit: the case exists from here on, so a failure below never leaves a workflow without its rows.
-    await wait_opened(ctx, case_id, FbuCaseWorkflow.opened)
+    await wait_opened(ctx, case_id)
     return CaseCreated(case_id=case_id)
-
-
-async def wait_opened(ctx: ApiContext, case_id: str, update: Any) -> None:
-    """Answer 201 only once the case's first events are in the log; if that cannot be confirmed, say how to
-    continue (the case exists: repeating the request with the same Idempotency-Key returns it). Bounded: a
-    workflow that cannot open (its task keeps failing) must not hold the request, and the server, forever."""
-    try:
-        _ = await asyncio.wait_for(ctx.client.get_workflow_handle(case_id).execute_update(update, id="opened"),
-                                   timeout=OPENED_WITHIN_SECONDS)
-    except (RPCError, TimeoutError) as exc:
-        raise HTTPException(503, f"Case {case_id} was created but is still starting; repeat the request with the "
-                                 "same Idempotency-Key or read the case in a moment.") from exc
 
 
 @router.get("/cases", response_model=CasePage, summary="List the OCMW's FBU cases")
@@ -165,15 +152,10 @@ async def list_cases(principal: Ocmw, ctx: Ctx, status: CaseStatus | None = None
     return CasePage(items=items, page=page, page_size=page_size, total=total)
 
 
-async def case_state(ctx: ApiContext, case_id: str) -> FbuCaseState:
-    state: FbuCaseState = await run_query(ctx.client, case_id, FbuCaseWorkflow.state)
-    return state
-
-
 @router.get("/cases/{case_id}", response_model=FbuCaseState, summary="One case: status, agreement, plan, payouts")
 async def get_case(case_id: str, principal: Ocmw, ctx: Ctx) -> FbuCaseState:
     await owned_case(ctx, principal, case_id)
-    return await case_state(ctx, case_id)
+    return await fbu_case(ctx, case_id)
 
 
 @router.get("/cases/{case_id}/events", response_model=list[StoredEvent], summary="The case's domain events, in order")
@@ -232,7 +214,7 @@ async def parties(case_id: str, principal: Ocmw, ctx: Ctx) -> Parties:
             responses={200: {"content": {"application/pdf": {}}}}, summary="The agreement as PDF (Dutch)")
 async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
     await owned_case(ctx, principal, case_id)
-    state = await case_state(ctx, case_id)
+    state = await fbu_case(ctx, case_id)
     if state.agreement is None:
         raise HTTPException(409, "No agreement has been drafted for this case yet.")
     parties = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/documents/agreement",
@@ -257,7 +239,7 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
             summary="Information letter to the justice of the peace after a landlord's refusal (Dutch)")
 async def vredegerecht_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
     await owned_case(ctx, principal, case_id)
-    state = await case_state(ctx, case_id)
+    state = await fbu_case(ctx, case_id)
     if state.refusal is None or state.refusal.party != "landlord":
         raise HTTPException(409, "The letter exists only when the landlord refused to sign.")
     parties = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/documents/vredegerecht-letter",

@@ -57,14 +57,6 @@ async def _has_ended(handle: WorkflowHandle[Any, Any]) -> bool:
     return description.status is not None and description.status != WorkflowExecutionStatus.RUNNING
 
 
-async def run_query(client: Client, workflow_id: str, query: Any) -> Any:
-    """A workflow query, with Temporal's errors turned into HTTP statuses like the updates'."""
-    try:
-        return await client.get_workflow_handle(workflow_id).query(query)
-    except RPCError as exc:
-        raise rpc_to_http(exc) from exc
-
-
 def rpc_to_http(exc: RPCError) -> HTTPException:
     if exc.status == RPCStatusCode.NOT_FOUND:
         if "completed" in exc.message.lower():

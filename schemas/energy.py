@@ -144,7 +144,6 @@ class EnergyCaseState(BaseModel):
     disconnected_on: date | None = None
     winter_support: WinterSupport | None = None
     deadlines: list[Deadline] = []
-    runs: int = 1
 
 
 class EnergyCaseInput(BaseModel):

@@ -1,17 +1,49 @@
 """Domain events: what the log in PostgreSQL records, in the order it happened.
 
-Workflows build them (deterministic ids: ``{stream}:{version}``) and an activity appends them, so a retried
-append is a no-op. ``data`` holds no personal data: parties are referred to by role, never by name.
+Each event is an envelope (``DomainEvent``: stream, version, case, time) around a typed body (an ``EventData``
+subclass, one per event type, with its own schema version). Workflows build them (deterministic ids:
+``{stream}:{version}``) and an activity appends them, so a retried append is a no-op. The body holds no personal
+data: parties are referred to by role, never by name. ``schemas.event_catalog`` lists every type and lifts old
+versions to the current one on read.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 CaseKind = Literal["fbu", "energy"]
+
+
+class EventData(BaseModel):
+    """The typed body of one event type. ``TYPE`` names it in the log; ``VERSION`` is its current schema version:
+    raise it (and add an upcaster in ``schemas.event_catalog``) when the body's shape changes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    def to_data(self) -> dict[str, Any]:
+        """The JSON body as stored: the fields that were given (an optional detail left out stays out)."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class CaseClosed(EventData):
+    """A case (FBU or energy) ended; the details say why, depending on the reason."""
+
+    TYPE = "CaseClosed"
+    reason: str
+    closed_on: date
+    note: str | None = None
+    reasons: list[str] | None = None
+    rule_set_id: str | None = None
+    deadline: date | None = None
+    party: str | None = None
+    on: date | None = None
+    reported_by: str | None = None
 
 
 class DomainEvent(BaseModel):
@@ -24,6 +56,7 @@ class DomainEvent(BaseModel):
     case_kind: CaseKind
     ocmw_id: str
     type: str
+    schema_version: int = 1
     data: dict[str, Any]
     occurred_at: AwareDatetime
 
@@ -49,7 +82,7 @@ class StreamWriter:
         self.ocmw_id = ocmw_id
         self.version = version
 
-    def event(self, type_: str, data: dict[str, Any], occurred_at: datetime) -> DomainEvent:
+    def event(self, body: EventData, occurred_at: datetime) -> DomainEvent:
         self.version += 1
         return DomainEvent(
             event_id=f"{self.stream}:{self.version}",
@@ -58,7 +91,8 @@ class StreamWriter:
             case_id=self.case_id,
             case_kind=self.case_kind,
             ocmw_id=self.ocmw_id,
-            type=type_,
-            data=data,
+            type=body.TYPE,
+            schema_version=body.VERSION,
+            data=body.to_data(),
             occurred_at=occurred_at,
         )

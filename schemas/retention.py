@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from schemas.events import CaseKind
+from schemas.events import CaseKind, EventData
 
 Party = Literal["tenant", "landlord", "household"]
 
@@ -65,3 +65,19 @@ class RetentionProgress(BaseModel):
 
 
 RetentionSweepInput.model_rebuild()
+
+
+class PersonalDataErased(EventData):
+    """A subject's key was deleted: its personal data can never be read again. ``reason`` is ``retention`` (with
+    the rule set, period and days that made it due) or ``request``."""
+
+    TYPE = "PersonalDataErased"
+    subject_id: str
+    party: Party
+    reason: str
+    rule_set_id: str | None = None
+    period: str | None = None
+    closed_on: date | None = None
+    due_on: date | None = None
+    as_of: date | None = None
+    via: str | None = None

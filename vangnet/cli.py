@@ -133,6 +133,7 @@ def migrate() -> None:
     async def run() -> None:
         import asyncpg
 
+        from vangnet import projections
         from vangnet.db import migrate as apply
         from vangnet.runtime import check_database, database_url
 
@@ -141,9 +142,13 @@ def migrate() -> None:
         conn = await asyncpg.connect(url)
         try:
             done = await apply(conn)
+            async with conn.transaction():  # a migration may add or reset a read model: fill it from the log now
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", projections.APPEND_LOCK)
+                caught_up = await projections.catch_up(conn)
         finally:
             await conn.close()
-        typer.echo(f"migrations applied: {len(done)}" + (f" ({', '.join(m.name for m in done)})" if done else ""))
+        typer.echo(f"migrations applied: {len(done)}" + (f" ({', '.join(m.name for m in done)})" if done else "")
+                   + (f"; read models caught up with {caught_up} events" if caught_up else ""))
 
     guarded(lambda: asyncio.run(run()))
 

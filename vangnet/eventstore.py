@@ -14,8 +14,9 @@ import asyncpg
 
 from schemas.events import DomainEvent, StoredEvent
 from vangnet import projections
+from vangnet.projections import APPEND_LOCK, stored_event
 
-APPEND_LOCK = 7_240_002
+__all__ = ["APPEND_LOCK", "StreamConflictError", "append", "case_events"]
 
 
 class StreamConflictError(RuntimeError):
@@ -30,10 +31,11 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
         for e in events:
             position = await conn.fetchval(
                 """INSERT INTO domain_events
-                       (event_id, stream, stream_version, case_id, case_kind, ocmw_id, type, data, occurred_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+                       (event_id, stream, stream_version, case_id, case_kind, ocmw_id, type, schema_version, data,
+                        occurred_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
                    ON CONFLICT DO NOTHING RETURNING position""",
-                e.event_id, e.stream, e.stream_version, e.case_id, e.case_kind, e.ocmw_id, e.type,
+                e.event_id, e.stream, e.stream_version, e.case_id, e.case_kind, e.ocmw_id, e.type, e.schema_version,
                 json.dumps(e.data), e.occurred_at,
             )
             if position is not None:
@@ -51,29 +53,6 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
     return inserted
 
 
-def _stored(row: asyncpg.Record) -> StoredEvent:
-    return StoredEvent(
-        position=row["position"],
-        event_id=row["event_id"],
-        stream=row["stream"],
-        stream_version=row["stream_version"],
-        case_id=row["case_id"],
-        case_kind=row["case_kind"],
-        ocmw_id=row["ocmw_id"],
-        type=row["type"],
-        data=json.loads(row["data"]),
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-    )
-
-
 async def case_events(conn: asyncpg.Connection | asyncpg.Pool, case_id: str) -> list[StoredEvent]:
     rows = await conn.fetch("SELECT * FROM domain_events WHERE case_id = $1 ORDER BY position", case_id)
-    return [_stored(r) for r in rows]
-
-
-async def events_after(conn: asyncpg.Connection, position: int, limit: int = 1000) -> list[StoredEvent]:
-    rows = await conn.fetch(
-        "SELECT * FROM domain_events WHERE position > $1 ORDER BY position LIMIT $2", position, limit
-    )
-    return [_stored(r) for r in rows]
+    return [stored_event(r) for r in rows]

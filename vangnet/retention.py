@@ -15,12 +15,10 @@ from typing import Any
 import asyncpg
 
 from schemas.calendar import add_months
-from schemas.events import DomainEvent
-from schemas.retention import ExpiredSubject, SubjectRef
+from schemas.events import StreamWriter
+from schemas.retention import ExpiredSubject, PersonalDataErased, SubjectRef
 from schemas.retention_rules import RetentionBook
 from vangnet import eventstore, vault
-
-ERASED_EVENT = "PersonalDataErased"
 
 
 async def subjects(conn: asyncpg.Connection | asyncpg.Pool, *, case_id: str | None = None,
@@ -76,11 +74,11 @@ async def erase(conn: asyncpg.Connection, subject: SubjectRef, *, reason: str, a
     async with conn.transaction():
         done = await vault.erase(conn, subject.subject_id)
         if done:
-            stream = f"erasure:{subject.subject_id}"
-            data = {"subject_id": subject.subject_id, "party": subject.party, "reason": reason, **(details or {})}
-            await eventstore.append(conn, [DomainEvent(
-                event_id=f"{stream}:1", stream=stream, stream_version=1, case_id=subject.case_id,
-                case_kind=subject.case_kind, ocmw_id=subject.ocmw_id, type=ERASED_EVENT, data=data, occurred_at=at)])
+            body = PersonalDataErased(subject_id=subject.subject_id, party=subject.party, reason=reason,
+                                      **(details or {}))
+            writer = StreamWriter(f"erasure:{subject.subject_id}", subject.case_id, subject.case_kind,
+                                  subject.ocmw_id)
+            await eventstore.append(conn, [writer.event(body, at)])
     return done
 
 

@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     worker_workflow_task_pollers: int = Field(5, ge=2, description="Long polls for workflow tasks (2 at least: "
                                               "sticky and normal queue).")
     worker_activity_task_pollers: int = Field(5, ge=1, description="Long polls for activity tasks.")
-    worker_max_cached_workflows: int = Field(1000, ge=0, description="Sticky cache: workflows kept in memory "
-                                             "between tasks (0 = replay every task).")
+    worker_max_cached_workflows: int = Field(1000, ge=1, description="Sticky cache: workflows kept in memory "
+                                             "between tasks (at least 1: the case workflows' local activities "
+                                             "would be re-run on every eviction).")
 
     # Identity: the embedded issuer signs with a key under var/keys; production sets an issuer and its JWKS URL.
     token_issuer: str = "http://127.0.0.1:8000/idp"  # noqa: S105 - a URL, not a secret

@@ -35,6 +35,35 @@ with workflow.unsafe.imports_passed_through():
         WinterSupportApplication,
         WinterSupportDecision,
     )
+    from schemas.energy_events import (
+        CallbackRejected,
+        ContractEnded,
+        DebtUpdated,
+        DefaultNoticeSent,
+        Disconnected,
+        DisconnectionDeferred,
+        DisconnectionScheduled,
+        EmergencyCreditGranted,
+        InvoiceIssued,
+        InvoicePaid,
+        InvoiceUnpaid,
+        LacAdviceGiven,
+        LacRequested,
+        MinimalSupplyActivated,
+        MinimalSupplyRestored,
+        MinimalSupplySwitchedOff,
+        NoticePeriodStarted,
+        PrepaymentActivated,
+        PrepaymentActivationRequested,
+        ReimbursementClaimed,
+        SocialSupplierTookOver,
+        SupplierEventRecorded,
+        TopUpLoaded,
+        TopUpRequested,
+        WinterSupportApplied,
+        WinterSupportApproved,
+        WinterSupportRejected,
+    )
     from schemas.energy_rules import (
         EnergyRuleBook,
         EnergyRuleSet,
@@ -49,12 +78,13 @@ with workflow.unsafe.imports_passed_through():
         select_energy_rule_set,
         winter_ban_ends,
     )
-    from schemas.events import StreamWriter
+    from schemas.events import CaseClosed, EventData, StreamWriter
     from schemas.netbeheerder import Callback, NetbeheerderRequest
 
 import contextlib
 
-from workflows.common import DB_RETRY, HTTP_RETRY, emit, invalid, out_of_order, today, until
+from workflows import energy_deadlines
+from workflows.common import HTTP_RETRY, emit, invalid, lookup, out_of_order, today, until, v2
 
 SEEN_KEPT = 500  # callback ids remembered across continue-as-new (the API's table is the durable dedupe)
 MAX_STEPS_PER_RUN = 400  # well below the 2,000-update limit; continue-as-new before
@@ -83,8 +113,6 @@ class EnergyCaseWorkflow:
         async with self._lock:
             if self._state is None:
                 await self._open()
-            else:
-                self._state.runs += 1
         while self._s.phase != "closed":
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -125,9 +153,7 @@ class EnergyCaseWorkflow:
 
     async def _open(self) -> None:
         inp = self._inp
-        self._book = await workflow.execute_activity(
-            "load_energy_rule_book", start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY,
-            result_type=EnergyRuleBook)
+        self._book = await lookup("load_energy_rule_book", EnergyRuleBook)
         rules = select_energy_rule_set(self._book, inp.notice_of_default_on)
         ends = inp.notice_of_default_on + timedelta(days=rules.notice_period_days)
         self._state = EnergyCaseState(
@@ -135,49 +161,24 @@ class EnergyCaseWorkflow:
             netbeheerder=inp.netbeheerder, municipality_nis=inp.municipality_nis, phase="notice_period",
             rule_set_id=rules.id, notice_of_default_on=inp.notice_of_default_on, notice_period_ends_on=ends,
         )
-        await self._emit("DefaultNoticeSent", {
-            "energy": inp.energy, "supplier": inp.supplier, "netbeheerder": inp.netbeheerder,
-            "municipality_nis": inp.municipality_nis, "notice_of_default_on": inp.notice_of_default_on.isoformat(),
-            "registered_letter_required": rules.registered_letter_required, "rule_set_id": rules.id,
-        })
-        await self._emit("NoticePeriodStarted", {
-            "days": rules.notice_period_days, "ends_on": ends.isoformat(), "rule_set_id": rules.id})
+        await self._emit(
+            DefaultNoticeSent(
+                energy=inp.energy, supplier=inp.supplier, netbeheerder=inp.netbeheerder,
+                municipality_nis=inp.municipality_nis, notice_of_default_on=inp.notice_of_default_on,
+                registered_letter_required=rules.registered_letter_required, rule_set_id=rules.id),
+            NoticePeriodStarted(days=rules.notice_period_days, ends_on=ends, rule_set_id=rules.id))
         self._opened = True
 
     # ---- time ------------------------------------------------------------------------------------------
 
     def _due_dates(self) -> list[Deadline]:
-        s, out = self._s, []
-        if s.phase == "closed" or self._book is None:
+        if self._book is None:
             return []
-        if s.phase == "notice_period":
-            out.append(Deadline(kind="contract_ends", due_on=s.notice_period_ends_on + timedelta(days=1)))
-        if not s.prepayment_active and s.prepayment_requested_on is None:
-            for inv in s.invoices:
-                if not inv.paid:
-                    out.append(Deadline(kind="prepayment_activation", due_on=inv.due_on + timedelta(
-                        days=self._rules.gas_prepayment_after_unpaid_days + 1)))
-        if s.disconnection is not None and s.disconnection.deferred_until and s.disconnection.scheduled_on is None:
-            out.append(Deadline(kind="deferred_disconnection", due_on=s.disconnection.deferred_until))
-        if s.lac is not None and s.lac.advice is None:
-            out.append(Deadline(kind="lac_hearing", due_on=s.lac.hearing_on))
-        ws = s.winter_support
-        if ws is not None and ws.status == "approved" and ws.ends_on is not None:
-            out.append(Deadline(kind="next_topup", due_on=self._next_topup_day(today())))
-            out.append(Deadline(kind="reimbursement_claim", due_on=ws.ends_on + timedelta(days=1)))
-        return sorted(out, key=lambda d: d.due_on)
+        return energy_deadlines.due_dates(self._s, self._book, today())
 
     def _next_deadline(self) -> date | None:
         actionable = [d.due_on for d in self._due_dates() if d.kind != "lac_hearing"]
         return min(actionable, default=None)
-
-    def _next_topup_day(self, after: date) -> date:
-        assert self._book is not None
-        days = sorted(self._book.winter_support.topup_days_of_month)
-        d = after + timedelta(days=1)
-        while d.day not in days:
-            d += timedelta(days=1)
-        return d
 
     async def _on_time(self) -> None:
         s, on = self._s, today()
@@ -189,9 +190,8 @@ class EnergyCaseWorkflow:
             days = self._rules.gas_prepayment_after_unpaid_days
             overdue = [i for i in s.invoices if not i.paid and on > i.due_on + timedelta(days=days)]
             if overdue:
-                await self._request_prepayment("invoice_unpaid", {"invoice_id": overdue[0].invoice_id,
-                                                                   "due_on": overdue[0].due_on.isoformat(),
-                                                                   "days": days})
+                await self._request_prepayment("invoice_unpaid", invoice_id=overdue[0].invoice_id,
+                                               due_on=overdue[0].due_on, days=days)
         d = s.disconnection
         if d is not None and d.deferred_until is not None and d.scheduled_on is None and on >= d.deferred_until:
             await self._schedule_disconnection(on)
@@ -212,7 +212,7 @@ class EnergyCaseWorkflow:
         s = self._s
         s.contract_ended_on = on
         s.phase = "awaiting_takeover"
-        await self._emit("ContractEnded", {"on": on.isoformat(), "because": why})
+        await self._emit(ContractEnded(on=on, because=why))
         await self._request("request_takeover", "takeover", {})
 
     async def _took_over(self, on: date, inferred: bool) -> None:
@@ -221,14 +221,15 @@ class EnergyCaseWorkflow:
             await self._contract_ended(on, "takeover_reported")
         s.took_over_on = on
         s.phase = "social_supplier"
-        await self._emit("SocialSupplierTookOver", {"on": on.isoformat(), "inferred": inferred})
+        await self._emit(SocialSupplierTookOver(on=on, inferred=inferred))
         if s.energy == "electricity" and self._rules.electricity_prepayment_at_takeover:
-            await self._request_prepayment("takeover", {})
+            await self._request_prepayment("takeover")
 
-    async def _request_prepayment(self, reason: str, data: dict[str, Any]) -> None:
+    async def _request_prepayment(self, reason: str, **details: Any) -> None:
         s = self._s
         s.prepayment_requested_on = today()
-        await self._emit("PrepaymentActivationRequested", {"reason": reason, **data})
+        await self._emit(PrepaymentActivationRequested(reason=reason, requested_on=s.prepayment_requested_on,
+                                                       **details))
         await self._request("activate_prepayment", "prepayment", {})
 
     async def _prepayment_activated(self, on: date) -> None:
@@ -240,19 +241,19 @@ class EnergyCaseWorkflow:
         s.prepayment_active = True
         s.phase = "prepayment"
         s.minimal_supply = "normal" if s.energy == "electricity" else None
-        await self._emit("PrepaymentActivated", {"on": on.isoformat()})
+        await self._emit(PrepaymentActivated(on=on))
         assert self._book is not None
         amount = emergency_credit(self._book, s.energy, on)
         s.emergency_credit = amount
         await self._request("grant_emergency_credit", "credit", {"amount": str(amount)})
-        await self._emit("EmergencyCreditGranted", {"amount": str(amount), "unit": "eur", "on": on.isoformat()})
+        await self._emit(EmergencyCreditGranted(amount=amount, unit="eur", on=on))
 
     async def _schedule_disconnection(self, on: date) -> None:
         s = self._s
         assert s.disconnection is not None
         s.disconnection.scheduled_on = on
         kind = s.disconnection.kind
-        await self._emit("DisconnectionScheduled", {"kind": kind, "on": on.isoformat()})
+        await self._emit(DisconnectionScheduled(kind=kind, on=on))
         if kind == "disconnect":
             await self._request("schedule_disconnection", "disconnection", {"on_date": on.isoformat()})
         else:
@@ -265,14 +266,15 @@ class EnergyCaseWorkflow:
         if minimal_supply_may_be_restored(self._rules, s.total_debt):
             s.minimal_supply = "normal"
             threshold = self._rules.minimal_supply_restore_threshold_eur
-            await self._emit("MinimalSupplyRestored", {"total_debt": str(s.total_debt), "on": today().isoformat(),
-                                                        "threshold": str(threshold)})
+            await self._emit(MinimalSupplyRestored(total_debt=s.total_debt, on=today(), threshold=threshold))
             await self._request("switch_minimal_supply", "minimal-on", {"on": True})
 
     async def _load_topup(self, on: date) -> None:
         ws = self._s.winter_support
         assert ws is not None and ws.topup_amount is not None
         ws.topups.append(on)
+        if v2():
+            await self._emit(TopUpRequested(on=on, amount=ws.topup_amount))
         await self._request("load_topup", f"topup-{on.isoformat()}", {"amount": str(ws.topup_amount)})
 
     async def _claim_reimbursement(self) -> None:
@@ -282,16 +284,14 @@ class EnergyCaseWorkflow:
         amount = (ws.loaded_total * rate).quantize(Decimal("0.01"))
         ws.reimbursement_claimed = amount
         ws.status = "ended"
-        await self._emit("ReimbursementClaimed", {
-            "winter": f"{ws.winter_start_year}-{ws.winter_start_year + 1}", "loaded_total": str(ws.loaded_total),
-            "rate": str(rate), "amount": str(amount),
-        })
+        await self._emit(ReimbursementClaimed(winter=f"{ws.winter_start_year}-{ws.winter_start_year + 1}",
+                                              loaded_total=ws.loaded_total, rate=rate, amount=amount))
 
     async def _close(self, reason: EnergyClosingReason, data: dict[str, Any]) -> None:
         s = self._s
         s.phase = "closed"
         s.closing_reason = reason
-        await self._emit("CaseClosed", {"reason": reason, "closed_on": today().isoformat(), **data})
+        await self._emit(CaseClosed(reason=reason, closed_on=today(), **data))
 
     # ---- callbacks -------------------------------------------------------------------------------------
 
@@ -306,6 +306,14 @@ class EnergyCaseWorkflow:
             return
         self._seen.append(cb.event_id)
         self._steps += 1
+        try:
+            await self._apply_callback_data(cb)
+        except (ValueError, ArithmeticError, KeyError) as exc:  # data the signature vouches for but we cannot use
+            workflow.logger.warning("callback rejected: %s", type(exc).__name__)
+            await self._emit(CallbackRejected(event_id=cb.event_id, callback_type=cb.type,
+                                              problem=type(exc).__name__))
+
+    async def _apply_callback_data(self, cb: Callback) -> None:
         # The engine's date is the business date (a callback may be delivered late); the sender's time is kept.
         s, on, data = self._s, today(), cb.data
         if cb.type == "takeover_confirmed":
@@ -315,45 +323,46 @@ class EnergyCaseWorkflow:
             if not s.prepayment_active:
                 await self._prepayment_activated(on)
         elif cb.type == "invoice_issued":
+            issued = InvoiceIssued(invoice_id=str(data.get("invoice_id")), due_on=date.fromisoformat(
+                str(data["due_on"])), amount=Decimal(str(data["amount"])) if data.get("amount") else None)
             if s.phase in ("notice_period", "awaiting_takeover"):
                 await self._took_over(on, inferred=True)
-            invoice_id = str(data.get("invoice_id"))
-            if all(i.invoice_id != invoice_id for i in s.invoices):
-                s.invoices.append(GasInvoice(invoice_id=invoice_id, due_on=date.fromisoformat(str(data["due_on"])),
-                                             amount=Decimal(str(data["amount"])) if data.get("amount") else None))
-                await self._emit("InvoiceIssued", {"invoice_id": invoice_id, "due_on": str(data["due_on"]),
-                                                   "amount": data.get("amount")})
+            if all(i.invoice_id != issued.invoice_id for i in s.invoices):
+                s.invoices.append(GasInvoice(invoice_id=issued.invoice_id, due_on=issued.due_on, amount=issued.amount))
+                await self._emit(issued)
         elif cb.type == "invoice_paid":
             for inv in s.invoices:
                 if inv.invoice_id == str(data.get("invoice_id")) and not inv.paid:
                     inv.paid = True
-                    await self._emit("InvoicePaid", {"invoice_id": inv.invoice_id, "on": on.isoformat()})
+                    await self._emit(InvoicePaid(invoice_id=inv.invoice_id, on=on))
         elif cb.type == "invoice_unpaid":
-            await self._emit("InvoiceUnpaid", {"invoice_id": data.get("invoice_id"), "on": on.isoformat()})
+            invoice_id = data.get("invoice_id")
+            await self._emit(InvoiceUnpaid(invoice_id=None if invoice_id is None else str(invoice_id), on=on))
         elif cb.type == "debt_updated":
-            s.total_debt = Decimal(str(data["total_debt"]))
-            await self._emit("DebtUpdated", {"total_debt": str(s.total_debt), "on": on.isoformat()})
+            debt = DebtUpdated(total_debt=Decimal(str(data["total_debt"])), on=on)
+            s.total_debt = debt.total_debt
+            await self._emit(debt)
             await self._maybe_restore_minimal_supply()
             if s.total_debt == 0 and s.phase != "closed":
                 await self._close("debt_paid", {})
         elif cb.type == "topup_loaded":
             ws = s.winter_support
-            amount = Decimal(str(data.get("amount", "0")))
+            loaded = TopUpLoaded(amount=Decimal(str(data.get("amount", "0"))), on=on, winter_support=ws is not None)
             if ws is not None:
-                ws.loaded_total += amount
-            await self._emit("TopUpLoaded", {"amount": str(amount), "on": on.isoformat(),
-                                             "winter_support": ws is not None})
+                ws.loaded_total += loaded.amount
+            await self._emit(loaded)
         elif cb.type == "minimal_supply_switched":
             switched_on = bool(data.get("on"))
             if switched_on and cb.request_key is None and s.minimal_supply != "minimal":
                 s.minimal_supply = "minimal"
-                await self._emit("MinimalSupplyActivated", {"on": on.isoformat(), "reason": data.get("reason")})
+                reason = data.get("reason")
+                await self._emit(MinimalSupplyActivated(on=on, reason=None if reason is None else str(reason)))
             elif not switched_on and s.minimal_supply != "off":
                 s.minimal_supply = "off"
-                await self._emit("MinimalSupplySwitchedOff", {"on": on.isoformat()})
+                await self._emit(MinimalSupplySwitchedOff(on=on))
         elif cb.type == "disconnection_done":
             s.disconnected_on = on
-            await self._emit("Disconnected", {"on": on.isoformat()})
+            await self._emit(Disconnected(on=on))
         elif cb.type == "customer_left":
             await self._close("back_to_commercial_supplier", {"reported_by": "netbeheerder"})
         elif cb.type == "emergency_credit_granted":
@@ -369,8 +378,8 @@ class EnergyCaseWorkflow:
             if cmd.type == "contract_ended":
                 await self._contract_ended(cmd.on, "supplier_ended_contract")
                 return StepResult(status=s.phase, message="Contract ended; the netbeheerder is asked to take over.")
-            await self._emit("SupplierEventRecorded", {"type": cmd.type, "on": cmd.on.isoformat()})
-            await self._close(cmd.type, {"on": cmd.on.isoformat()})
+            await self._emit(SupplierEventRecorded(type=cmd.type, on=cmd.on))
+            await self._close(cmd.type, {"on": cmd.on})
             return StepResult(status=s.phase, message=f"Case closed: {cmd.type.replace('_', ' ')}.")
 
     @supplier_event.validator
@@ -387,7 +396,7 @@ class EnergyCaseWorkflow:
     async def request_prepayment(self, cmd: PrepaymentRequest) -> StepResult:
         async with self._lock:
             self._steps += 1
-            await self._request_prepayment("customer_request", {"note": cmd.note} if cmd.note else {})
+            await self._request_prepayment("customer_request", **({"note": cmd.note} if cmd.note else {}))
             return StepResult(status=self._s.phase, message="Prepayment activation requested from the netbeheerder.")
 
     @request_prepayment.validator
@@ -405,7 +414,7 @@ class EnergyCaseWorkflow:
             on = today()
             self._s.lac = Lac(requested_on=on, hearing_on=cmd.hearing_on)
             self._s.disconnection = None
-            await self._emit("LacRequested", {"requested_on": on.isoformat(), "hearing_on": cmd.hearing_on.isoformat()})
+            await self._emit(LacRequested(requested_on=on, hearing_on=cmd.hearing_on))
             return StepResult(status=self._s.phase, message=f"LAC hearing set for {cmd.hearing_on}.")
 
     @lac_request.validator
@@ -425,7 +434,7 @@ class EnergyCaseWorkflow:
             s = self._s
             assert s.lac is not None and self._book is not None
             s.lac.advice, s.lac.advice_on = cmd.advice, cmd.on
-            await self._emit("LacAdviceGiven", {"advice": cmd.advice, "on": cmd.on.isoformat()})
+            await self._emit(LacAdviceGiven(advice=cmd.advice, on=cmd.on))
             if cmd.advice == "refuse":
                 return StepResult(status=s.phase, message="The LAC refused: nothing is switched off.")
             s.disconnection = Disconnection(kind=cmd.advice)
@@ -433,8 +442,7 @@ class EnergyCaseWorkflow:
             if in_winter_ban(self._book, on):
                 until_day = winter_ban_ends(self._book, on)
                 s.disconnection.deferred_until = until_day
-                await self._emit("DisconnectionDeferred", {"kind": cmd.advice, "until": until_day.isoformat(),
-                                                           "reason": "winter_ban"})
+                await self._emit(DisconnectionDeferred(kind=cmd.advice, until=until_day, reason="winter_ban"))
                 return StepResult(status=s.phase, message=f"Winter ban: the advice is carried out on {until_day}.")
             await self._schedule_disconnection(on)
             return StepResult(status=s.phase, message="The advice is passed to the netbeheerder.")
@@ -460,9 +468,8 @@ class EnergyCaseWorkflow:
             self._s.winter_support = WinterSupport(
                 status="applied", applied_on=on, winter_start_year=start_year, heating=cmd.heating,
                 average_winter_consumption_eur=cmd.average_winter_consumption_eur)
-            await self._emit("WinterSupportApplied", {"heating": cmd.heating, "on": on.isoformat(),
-                                                      "average_winter_consumption_eur":
-                                                          str(cmd.average_winter_consumption_eur)})
+            await self._emit(WinterSupportApplied(
+                heating=cmd.heating, on=on, average_winter_consumption_eur=cmd.average_winter_consumption_eur))
             return StepResult(status=self._s.phase,
                               message="Winter heating support applied for; waiting for a decision.")
 
@@ -491,13 +498,12 @@ class EnergyCaseWorkflow:
             on = today()
             if cmd.decision == "reject":
                 ws.status = "rejected"
-                await self._emit("WinterSupportRejected", {"on": on.isoformat(), "reason": cmd.reason})
+                await self._emit(WinterSupportRejected(on=on, reason=cmd.reason))
                 return StepResult(status=self._s.phase, message="Winter heating support rejected.")
             ws.status = "approved"
             ws.topup_amount = half_monthly_topup(self._book, ws.average_winter_consumption_eur)
             ws.ends_on = heating_support_ends(self._book, ws.applied_on)  # the winter it was applied for
-            await self._emit("WinterSupportApproved", {"on": on.isoformat(), "topup_amount": str(ws.topup_amount),
-                                                       "until": ws.ends_on.isoformat()})
+            await self._emit(WinterSupportApproved(on=on, topup_amount=ws.topup_amount, until=ws.ends_on))
             await self._load_topup(on)
             return StepResult(status=self._s.phase,
                               message=f"Approved: {ws.topup_amount} per half month until {ws.ends_on}.")
@@ -556,6 +562,6 @@ class EnergyCaseWorkflow:
             retry_policy=HTTP_RETRY,
         )
 
-    async def _emit(self, type_: str, data: dict[str, Any]) -> None:
-        await emit(self._writer, type_, data)
+    async def _emit(self, *bodies: EventData) -> None:
+        await emit(self._writer, *bodies)
         self._wake = True  # the state changed: the main loop recomputes its next deadline

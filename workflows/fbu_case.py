@@ -19,7 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import RuleSetQuery, WorkingDaysQuery
     from schemas.calendar import add_months
-    from schemas.events import StreamWriter
+    from schemas.events import CaseClosed, EventData, StreamWriter
     from schemas.fbu import (
         PARTIES,
         AgreementVersion,
@@ -43,12 +43,28 @@ with workflow.unsafe.imports_passed_through():
         Signature,
         StepResult,
     )
+    from schemas.fbu_events import (
+        AgreementAmended,
+        AgreementAmendmentLapsed,
+        AgreementDrafted,
+        AgreementInForce,
+        AgreementSigned,
+        CaseOpened,
+        Instalment,
+        PayoutLine,
+        PayoutsClaimed,
+        PlanBreached,
+        RepaymentRecorded,
+        SignatureRefused,
+        StableHousingDeclared,
+        StableHousingProposed,
+    )
     from schemas.fbu_rules import FbuRuleSet, check_eligibility, compute_payouts
 
 import contextlib
 
 from workflows import fbu_plan
-from workflows.common import DB_RETRY, emit, invalid, out_of_order, today, until
+from workflows.common import emit, invalid, lookup, out_of_order, today, until, v2
 from workflows.fbu_claim import FbuClaimWorkflow
 
 ACTIVE = ("in_force", "plan_breached", "stable_housing")
@@ -115,17 +131,11 @@ class FbuCaseWorkflow:
         except ActivityError as exc:
             eligible, reasons = False, [_cause(exc)]
         s.eligibility_reasons = reasons
-        await self._emit("CaseOpened", {
-            "rental_market": s.rental_market,
-            "municipality_nis": s.municipality_nis,
-            "monthly_rent": str(s.monthly_rent),
-            "arrears_amount": str(s.arrears_amount),
-            "arrears_since": s.arrears_since.isoformat(),
-            "opened_on": s.opened_on.isoformat(),
-            "rule_set_id": self._rules.id if self._rules else None,
-            "eligible": eligible,
-            "eligibility_reasons": reasons,
-        })
+        await self._emit(CaseOpened(
+            rental_market=s.rental_market, municipality_nis=s.municipality_nis, monthly_rent=s.monthly_rent,
+            arrears_amount=s.arrears_amount, arrears_since=s.arrears_since, opened_on=s.opened_on,
+            rule_set_id=self._rules.id if self._rules else None, eligible=eligible, eligibility_reasons=reasons,
+        ))
         self._opened = True
         if not eligible:
             await self._close("ineligible", {"reasons": reasons})
@@ -154,22 +164,16 @@ class FbuCaseWorkflow:
             if breach is not None:
                 s.status = "plan_breached"
                 s.breached_on = on
-                await self._emit("PlanBreached", {
-                    "agreement_version": s.agreement.version,
-                    "instalment_due_on": breach.isoformat(),
-                    "grace_days": rules.breach_grace_days,
-                    "detected_on": on.isoformat(),
-                })
+                await self._emit(PlanBreached(agreement_version=s.agreement.version, instalment_due_on=breach,
+                                              grace_days=rules.breach_grace_days, detected_on=on))
                 return
             prog = fbu_plan.progress(s.agreement.plan, self._repayments, on, rules.breach_grace_days)
             kept = prog.consecutive_kept >= rules.stable_housing_kept_months
             if s.stable_housing_proposed_on is None and (kept or prog.completed):
                 s.stable_housing_proposed_on = on
-                await self._emit("StableHousingProposed", {
-                    "because": "plan_completed" if prog.completed else "plan_kept",
-                    "consecutive_kept": prog.consecutive_kept,
-                    "proposed_on": on.isoformat(),
-                })
+                await self._emit(StableHousingProposed(
+                    because="plan_completed" if prog.completed else "plan_kept",
+                    consecutive_kept=prog.consecutive_kept, proposed_on=on))
         if s.status == "stable_housing" and any(
             p.kind == "tranche_2" and p.status == "paid" for p in s.payouts
         ):
@@ -202,14 +206,11 @@ class FbuCaseWorkflow:
             )
             s.status = "awaiting_signatures"
             s.breached_on = None
-            await self._emit("AgreementDrafted" if version == 1 else "AgreementAmended", {
-                "version": version,
-                "landlord_payment": str(cmd.landlord_payment),
-                "plan": [i.model_dump(mode="json") for i in cmd.plan],
-                "plan_total": str(cmd.plan_total),
-                "drafted_on": on.isoformat(),
-                "signature_deadline": s.agreement.signature_deadline.isoformat(),
-            })
+            drafted = AgreementDrafted if version == 1 else AgreementAmended
+            await self._emit(drafted(
+                version=version, landlord_payment=cmd.landlord_payment,
+                plan=[Instalment(due_on=i.due_on, amount=i.amount) for i in cmd.plan], plan_total=cmd.plan_total,
+                drafted_on=on, signature_deadline=s.agreement.signature_deadline))
             self._wake = True
             return StepResult(status=s.status, message=f"Agreement version {version} is ready for three signatures.")
 
@@ -243,14 +244,13 @@ class FbuCaseWorkflow:
             assert s.agreement is not None
             signed_on = cmd.signed_on or today()
             s.agreement.signatures.append(Signature(party=cmd.party, signed_on=signed_on, evidence=cmd.evidence))
-            await self._emit("AgreementSigned", {
-                "version": s.agreement.version, "party": cmd.party,
-                "signed_on": signed_on.isoformat(), "evidence": cmd.evidence,
-            })
+            signed = AgreementSigned(version=s.agreement.version, party=cmd.party, signed_on=signed_on,
+                                     evidence=cmd.evidence)
             missing = self._missing_signatures()
             if missing:
+                await self._emit(signed)
                 return StepResult(status=s.status, message=f"Signed by {cmd.party}; waiting for {', '.join(missing)}.")
-            await self._enter_into_force()
+            await self._enter_into_force(signed)
             return StepResult(status=self._state.status, message="All three parties signed: the agreement is in force.")
 
     @sign.validator
@@ -273,9 +273,8 @@ class FbuCaseWorkflow:
             s, on = self._state, today()
             assert s.agreement is not None
             s.refusal = Refusal(party=cmd.party, reason=cmd.reason, refused_on=on)
-            await self._emit("SignatureRefused", {
-                "version": s.agreement.version, "party": cmd.party, "reason": cmd.reason, "refused_on": on.isoformat(),
-            })
+            await self._emit(SignatureRefused(version=s.agreement.version, party=cmd.party, reason=cmd.reason,
+                                              refused_on=on))
             await self._lapse_agreement("signature_refused", {"party": cmd.party})
             return StepResult(status=s.status, message=f"The {cmd.party} refused to sign.")
 
@@ -290,31 +289,30 @@ class FbuCaseWorkflow:
         s = self._state
         assert s.agreement is not None
         if self._ever_in_force is None:
-            await self._close(reason, {k: str(v) for k, v in data.items()})
+            await self._close(reason, data)
             return
         lapsed = s.agreement.version
         s.agreement = self._ever_in_force
         if s.previous_agreements and s.previous_agreements[-1].version == s.agreement.version:
             s.previous_agreements.pop()
         s.status = "in_force"
-        await self._emit("AgreementAmendmentLapsed", {
-            "lapsed_version": lapsed, "reason": reason, "version_in_force": s.agreement.version,
-        })
+        await self._emit(AgreementAmendmentLapsed(lapsed_version=lapsed, reason=reason,
+                                                  version_in_force=s.agreement.version))
 
     def _missing_signatures(self) -> list[str]:
         agreement = self._state.agreement
         signed = {sig.party for sig in agreement.signatures} if agreement else set()
         return [p for p in PARTIES if p not in signed]
 
-    async def _enter_into_force(self) -> None:
+    async def _enter_into_force(self, last_signature: AgreementSigned) -> None:
+        """The last signature and the agreement's entry into force are one step: appended together."""
         s = self._state
         assert s.agreement is not None and self._rules is not None
         s.agreement.in_force_on = max(sig.signed_on for sig in s.agreement.signatures)
         self._ever_in_force = s.agreement
         s.status = "in_force"
-        await self._emit("AgreementInForce", {
-            "version": s.agreement.version, "in_force_on": s.agreement.in_force_on.isoformat(),
-        })
+        await self._emit(last_signature, AgreementInForce(version=s.agreement.version,
+                                                          in_force_on=s.agreement.in_force_on))
         if not self._initial_claimed:
             await self._submit_initial_claim()
         self._wake = True
@@ -339,13 +337,8 @@ class FbuCaseWorkflow:
         s.rule_set_id = rules.id
         self._initial_claimed = True
         amounts = compute_payouts(rules, s.arrears_amount)
-        landlord_due = await workflow.execute_activity(
-            "add_working_days",
-            WorkingDaysQuery(start=s.agreement.in_force_on or on, days=rules.landlord_payment_working_days),
-            result_type=date,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=DB_RETRY,
-        )
+        landlord_due = await lookup("add_working_days", date, WorkingDaysQuery(
+            start=s.agreement.in_force_on or on, days=rules.landlord_payment_working_days))
         self._landlord_payment_due = landlord_due
         await self._start_claim("initial", [
             ClaimPayout(kind="forfait", amount=amounts.forfait),
@@ -359,6 +352,10 @@ class FbuCaseWorkflow:
         for p in payouts:
             s.payouts.append(Payout(kind=p.kind, amount=p.amount, status="claimed", claim_id=claim_id,
                                     rule_set_id=s.rule_set_id))
+        if v2():  # in the log before the step answers, so the case page shows the claim at once
+            await self._emit(PayoutsClaimed(
+                claim_id=claim_id, claim_kind=kind, payouts=[PayoutLine(kind=p.kind, amount=p.amount) for p in payouts],
+                rule_set_id=s.rule_set_id, agreement_in_force_on=s.agreement.in_force_on, claimed_on=today()))
         await workflow.start_child_workflow(
             FbuClaimWorkflow.run,
             FbuClaimInput(
@@ -392,9 +389,7 @@ class FbuCaseWorkflow:
         async with self._lock:
             self._repayments.append(Repayment(amount=cmd.amount, paid_on=cmd.paid_on))
             total = sum((r.amount for r in self._repayments), Decimal("0.00"))
-            await self._emit("RepaymentRecorded", {
-                "amount": str(cmd.amount), "paid_on": cmd.paid_on.isoformat(), "repaid_total": str(total),
-            })
+            await self._emit(RepaymentRecorded(amount=cmd.amount, paid_on=cmd.paid_on, repaid_total=total))
             self._wake = True
             return StepResult(status=self._state.status, message=f"Repayment recorded; {total} repaid in total.")
 
@@ -421,9 +416,7 @@ class FbuCaseWorkflow:
             s = self._state
             s.stable_housing_reason = cmd.reason
             after_breach = s.status == "plan_breached"
-            await self._emit("StableHousingDeclared", {
-                "reason": cmd.reason, "declared_on": today().isoformat(), "tranche_2": not after_breach,
-            })
+            await self._emit(StableHousingDeclared(reason=cmd.reason, declared_on=today(), tranche_2=not after_breach))
             if after_breach:
                 await self._close("stable_housing_after_breach", {})
                 return StepResult(status=s.status, message="Stable housing recorded after a breach: no tranche 2.")
@@ -458,7 +451,7 @@ class FbuCaseWorkflow:
         s = self._state
         s.status = "closed"
         s.closing_reason = reason
-        await self._emit("CaseClosed", {"reason": reason, "closed_on": today().isoformat(), **data})
+        await self._emit(CaseClosed(reason=reason, closed_on=today(), **data))
 
     # ---- queries and helpers ---------------------------------------------------------------------------
 
@@ -472,20 +465,7 @@ class FbuCaseWorkflow:
         return s
 
     def _deadlines(self) -> list[Deadline]:
-        s = self._state
-        out: list[Deadline] = []
-        if s.status == "closed" or s.agreement is None:
-            return out
-        if s.status == "awaiting_signatures":
-            out.append(Deadline(kind="signature_deadline", due_on=s.agreement.signature_deadline))
-        landlord_due: date | None = getattr(self, "_landlord_payment_due", None)
-        if landlord_due is not None and landlord_due >= today():
-            out.append(Deadline(kind="landlord_payment", due_on=landlord_due))
-        if s.status == "in_force":
-            upcoming = [i.due_on for i in s.agreement.plan if i.due_on >= today()]
-            if upcoming:
-                out.append(Deadline(kind="next_instalment", due_on=upcoming[0]))
-        return out
+        return fbu_plan.deadlines(self._state, getattr(self, "_landlord_payment_due", None), today())
 
     def _require_open(self) -> FbuCaseState:
         s = self._state
@@ -502,13 +482,10 @@ class FbuCaseWorkflow:
         return s
 
     async def _rule_set_on(self, on: date) -> FbuRuleSet:
-        return await workflow.execute_activity(
-            "fbu_rule_set_on", RuleSetQuery(on=on), result_type=FbuRuleSet,
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY,
-        )
+        return await lookup("fbu_rule_set_on", FbuRuleSet, RuleSetQuery(on=on))
 
-    async def _emit(self, type_: str, data: dict[str, Any]) -> None:
-        await emit(self._writer, type_, data)
+    async def _emit(self, *bodies: EventData) -> None:
+        await emit(self._writer, *bodies)
 
 
 def _cause(exc: ActivityError) -> str:

@@ -17,7 +17,16 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import PaymentReceipt, PaymentRequest
     from schemas.events import StreamWriter
-    from schemas.fbu import ClaimDecision, ClaimState, ClaimStatusChanged, FbuClaimInput, ResubmitClaim, StepResult
+    from schemas.fbu import (
+        ClaimDecision,
+        ClaimPayout,
+        ClaimState,
+        ClaimStatusChanged,
+        FbuClaimInput,
+        ResubmitClaim,
+        StepResult,
+    )
+    from schemas.fbu_events import ClaimApproved, ClaimRejected, ClaimSubmitted, PayoutLine, PayoutPaid
 
 from workflows.common import HTTP_RETRY, emit, invalid, out_of_order, today
 
@@ -66,34 +75,21 @@ class FbuClaimWorkflow:
             )
             self._state.status = "paid"
             self._state.payment_id = receipt.payment_id
-            await emit(self._writer, "PayoutPaid", {
-                "claim_id": inp.claim_id,
-                "claim_kind": inp.claim_kind,
-                "payment_id": receipt.payment_id,
-                "amount": str(self._state.amount),
-                "payouts": [p.model_dump(mode="json") for p in inp.payouts],
-                "rule_set_id": inp.rule_set_id,
-                "paid_on": today().isoformat(),
-            })
+            await emit(self._writer, PayoutPaid(
+                claim_id=inp.claim_id, claim_kind=inp.claim_kind, payment_id=receipt.payment_id,
+                amount=self._state.amount, payouts=_lines(inp.payouts), rule_set_id=inp.rule_set_id,
+                paid_on=today()), local=False)
             await self._tell_case()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
     async def _submit(self, comment: str | None) -> None:
         s = self._state
-        await emit(self._writer, "ClaimSubmitted", {
-            "claim_id": s.claim_id,
-            "claim_kind": s.claim_kind,
-            "payouts": [p.model_dump(mode="json") for p in s.payouts],
-            "amount": str(s.amount),
-            "rule_set_id": s.rule_set_id,
-            "arrears_amount": str(s.arrears_amount),
-            "agreement_version": s.agreement_version,
-            "agreement_in_force_on": s.agreement_in_force_on.isoformat() if s.agreement_in_force_on else None,
-            "submitted_on": s.submitted_on.isoformat(),
-            "attempt": s.attempt,
-            "comment": comment,
-        })
+        await emit(self._writer, ClaimSubmitted(
+            claim_id=s.claim_id, claim_kind=s.claim_kind, payouts=_lines(s.payouts), amount=s.amount,
+            rule_set_id=s.rule_set_id, arrears_amount=s.arrears_amount, agreement_version=s.agreement_version,
+            agreement_in_force_on=s.agreement_in_force_on, submitted_on=s.submitted_on, attempt=s.attempt,
+            comment=comment), local=False)
         self._submitted = True
         await self._tell_case()
 
@@ -123,15 +119,13 @@ class FbuClaimWorkflow:
             self._state.decided_on = on
             self._state.decision_reason = cmd.reason
             if cmd.decision == "approve":
-                await emit(self._writer, "ClaimApproved", {
-                    "claim_id": self._inp.claim_id, "decided_on": on.isoformat(), "reason": cmd.reason,
-                })
+                await emit(self._writer, ClaimApproved(claim_id=self._inp.claim_id, decided_on=on, reason=cmd.reason),
+                           local=False)
                 self._state.status = "approved"
                 await self._tell_case()
                 return StepResult(status="approved", message="Claim approved; the payment to the OCMW follows.")
-            await emit(self._writer, "ClaimRejected", {
-                "claim_id": self._inp.claim_id, "decided_on": on.isoformat(), "reason": cmd.reason,
-            })
+            await emit(self._writer, ClaimRejected(claim_id=self._inp.claim_id, decided_on=on, reason=cmd.reason),
+                       local=False)
             self._state.status = "rejected"
             await self._tell_case()
             return StepResult(status="rejected", message="Claim rejected; the OCMW can correct and resubmit it.")
@@ -164,3 +158,7 @@ class FbuClaimWorkflow:
     @workflow.query(name="state")
     def state(self) -> ClaimState:
         return self._state
+
+
+def _lines(payouts: list[ClaimPayout]) -> list[PayoutLine]:
+    return [PayoutLine(kind=p.kind, amount=p.amount) for p in payouts]

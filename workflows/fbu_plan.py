@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from schemas.fbu import InstalmentProgress, InstalmentStatus, PlanItem, PlanProgress, Repayment
+from schemas.fbu import (
+    Deadline,
+    FbuCaseState,
+    InstalmentProgress,
+    InstalmentStatus,
+    PlanItem,
+    PlanProgress,
+    Repayment,
+)
 
 
 def paid_by(repayments: Sequence[Repayment], day: date) -> Decimal:
@@ -68,3 +76,21 @@ def next_check(plan: Sequence[PlanItem], after: date, grace_days: int) -> date |
         if d > after
     ]
     return min(candidates, default=None)
+
+
+def deadlines(state: FbuCaseState, landlord_payment_due: date | None, on: date) -> list[Deadline]:
+    """What the OCMW must watch on day ``on``: the signature deadline, the landlord payment, the next instalment.
+
+    Shared by the workflow (its debugging query) and the read side (the case document served by the API)."""
+    out: list[Deadline] = []
+    if state.status == "closed" or state.agreement is None:
+        return out
+    if state.status == "awaiting_signatures":
+        out.append(Deadline(kind="signature_deadline", due_on=state.agreement.signature_deadline))
+    if landlord_payment_due is not None and landlord_payment_due >= on:
+        out.append(Deadline(kind="landlord_payment", due_on=landlord_payment_due))
+    if state.status == "in_force":
+        upcoming = [i.due_on for i in state.agreement.plan if i.due_on >= on]
+        if upcoming:
+            out.append(Deadline(kind="next_instalment", due_on=upcoming[0]))
+    return out

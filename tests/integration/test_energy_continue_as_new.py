@@ -34,7 +34,7 @@ async def test_continue_as_new_carries_state_and_counts_each_callback_once(dev_e
         new_run = await eventually(latest, within=30)
         assert new_run != first_run
         case = await d.case(case_id)
-        assert case["total_debt"] == str(debts[-1]) and case["runs"] >= 2
+        assert case["total_debt"] == str(debts[-1])
         assert case["phase"] == "notice_period" and case["rule_set_id"] == "energy-2022-07"
         types = await d.types(case_id)
         assert types.count("DebtUpdated") == len(debts)

@@ -13,16 +13,34 @@ from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver
 from vangnet.codec import AesGcmCodec, CodecKeyError
+from workflows.common import EVENTS_V2
 
 PLAINTEXT = [b"Eloi", b"Janssens", b"85073003328", b"BE71096123456769", b"BE68539007547034", b"Samira",
              b"Sint-Pietersnieuwstraat", b"2400.00", b"44021", b"fbu-2022", b"private"]
 
+LOCAL_ACTIVITY_META = {"seq", "attempt", "activity_id", "activity_type", "complete_time", "backoff",
+                       "original_schedule_time", "activation_index"}
+
 
 def payloads(node: Any) -> Iterator[dict[str, Any]]:
+    """Every payload in a raw history, except what the SDK core writes outside the data converter, checked to hold no
+    case data: a patch's marker and ``TemporalChangeVersion`` search attribute, a local activity's timing."""
     if isinstance(node, dict):
         if "data" in node and "metadata" in node:
             yield node
-        for value in node.values():
+        for key, value in node.items():
+            if key == "markerRecordedEventAttributes" and value.get("markerName") == "core_patch":
+                (marker,) = value["details"]["patch-data"]["payloads"]
+                assert json.loads(base64.b64decode(marker["data"])) == {"id": EVENTS_V2, "deprecated": False}
+                continue
+            if key == "markerRecordedEventAttributes" and value.get("markerName") == "core_local_activity":
+                (meta,) = value["details"]["data"]["payloads"]  # which activity ran when; its result stays sealed
+                assert set(json.loads(base64.b64decode(meta["data"]))) <= LOCAL_ACTIVITY_META
+                yield from payloads(value["details"]["result"])
+                continue
+            if key == "TemporalChangeVersion":
+                assert json.loads(base64.b64decode(value["data"])) == [EVENTS_V2]
+                continue
             yield from payloads(value)
     elif isinstance(node, list):
         for value in node:

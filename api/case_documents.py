@@ -1,0 +1,55 @@
+"""Reading the case documents (the read model folded from the event log): every case GET answers from here.
+
+Temporal's histories expire; the log and its read models are kept for the whole retention period, so a closed
+case stays readable after its workflow is gone. Nothing here asks a workflow anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import HTTPException
+
+from api.context import ApiContext
+from schemas.energy import EnergyCaseState
+from schemas.fbu import FbuCaseState
+from vangnet import energy_document, fbu_document
+from vangnet.rulebook import load_energy_rule_book, load_fbu_rule_book
+
+OPENED_WITHIN_SECONDS = 20.0  # a case normally writes its first events well under a second after its start
+
+
+async def _document(ctx: ApiContext, case_id: str, kind: str) -> str:
+    raw = await ctx.pool.fetchval(
+        "SELECT document FROM proj_case_documents WHERE case_id = $1 AND kind = $2", case_id, kind)
+    if raw is None:
+        raise HTTPException(404, "No such case.")
+    return str(raw)
+
+
+async def fbu_case(ctx: ApiContext, case_id: str) -> FbuCaseState:
+    """The FBU case as of today: the document with plan progress and deadlines from the rule book."""
+    doc = fbu_document.FbuCaseDocument.model_validate_json(await _document(ctx, case_id, "fbu"))
+    return fbu_document.view(doc, load_fbu_rule_book(ctx.settings.fbu_rules_file), await ctx.today())
+
+
+async def energy_case(ctx: ApiContext, case_id: str) -> EnergyCaseState:
+    """The energy case as of today: the document with its EAN (from the registry) and deadlines."""
+    doc = energy_document.EnergyCaseDocument.model_validate_json(await _document(ctx, case_id, "energy"))
+    ean = await ctx.pool.fetchval("SELECT ean FROM energy_cases WHERE case_id = $1", case_id)
+    return energy_document.view(doc, str(ean or ""), load_energy_rule_book(ctx.settings.energy_rules_file),
+                                await ctx.today())
+
+
+async def wait_opened(ctx: ApiContext, case_id: str) -> None:
+    """Answer 201 only once the case's first events are in the log (and so in its document); if that cannot be
+    confirmed in time, say how to continue (the case exists: repeating the request with the same Idempotency-Key
+    returns it). Bounded, and it costs the workflow nothing: the log is polled, not the workflow."""
+    deadline, pause = time.monotonic() + OPENED_WITHIN_SECONDS, 0.005
+    while not await ctx.pool.fetchval("SELECT 1 FROM proj_case_documents WHERE case_id = $1", case_id):
+        if time.monotonic() > deadline:
+            raise HTTPException(503, f"Case {case_id} was created but is still starting; repeat the request with "
+                                     "the same Idempotency-Key or read the case in a moment.")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.1)

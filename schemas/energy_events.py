@@ -1,0 +1,209 @@
+"""The energy-arrears procedure's domain events (domain.md §2), on the case's stream.
+
+Events that applied a rule carry the rule set's id; amounts are exact decimals, dates Brussels calendar dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from schemas.events import EventData
+
+Energy = Literal["electricity", "gas"]
+
+
+class DefaultNoticeSent(EventData):
+    TYPE = "DefaultNoticeSent"
+    energy: Energy
+    supplier: str
+    netbeheerder: str
+    municipality_nis: str
+    notice_of_default_on: date
+    registered_letter_required: bool
+    rule_set_id: str
+
+
+class NoticePeriodStarted(EventData):
+    TYPE = "NoticePeriodStarted"
+    days: int
+    ends_on: date
+    rule_set_id: str
+
+
+class ContractEnded(EventData):
+    TYPE = "ContractEnded"
+    on: date
+    because: str
+
+
+class SocialSupplierTookOver(EventData):
+    TYPE = "SocialSupplierTookOver"
+    on: date
+    inferred: bool
+
+
+class PrepaymentActivationRequested(EventData):
+    """Version 2 records the day of the request; version 1 left it to the envelope's time (see the upcaster)."""
+
+    TYPE = "PrepaymentActivationRequested"
+    VERSION = 2
+    reason: str
+    requested_on: date
+    invoice_id: str | None = None
+    due_on: date | None = None
+    days: int | None = None
+    note: str | None = None
+
+
+class PrepaymentActivated(EventData):
+    TYPE = "PrepaymentActivated"
+    on: date
+
+
+class EmergencyCreditGranted(EventData):
+    TYPE = "EmergencyCreditGranted"
+    amount: Decimal
+    unit: str
+    on: date
+
+
+class InvoiceIssued(EventData):
+    TYPE = "InvoiceIssued"
+    invoice_id: str
+    due_on: date
+    amount: Decimal | None
+
+
+class InvoicePaid(EventData):
+    TYPE = "InvoicePaid"
+    invoice_id: str
+    on: date
+
+
+class InvoiceUnpaid(EventData):
+    TYPE = "InvoiceUnpaid"
+    invoice_id: str | None
+    on: date
+
+
+class DebtUpdated(EventData):
+    TYPE = "DebtUpdated"
+    total_debt: Decimal
+    on: date
+
+
+class TopUpRequested(EventData):
+    """A half-monthly heating top-up asked of the netbeheerder (``TopUpLoaded`` confirms it)."""
+
+    TYPE = "TopUpRequested"
+    on: date
+    amount: Decimal
+
+
+class TopUpLoaded(EventData):
+    TYPE = "TopUpLoaded"
+    amount: Decimal
+    on: date
+    winter_support: bool
+
+
+class MinimalSupplyActivated(EventData):
+    TYPE = "MinimalSupplyActivated"
+    on: date
+    reason: str | None
+
+
+class MinimalSupplySwitchedOff(EventData):
+    TYPE = "MinimalSupplySwitchedOff"
+    on: date
+
+
+class MinimalSupplyRestored(EventData):
+    TYPE = "MinimalSupplyRestored"
+    total_debt: Decimal
+    on: date
+    threshold: Decimal
+
+
+class Disconnected(EventData):
+    TYPE = "Disconnected"
+    on: date
+
+
+class SupplierEventRecorded(EventData):
+    TYPE = "SupplierEventRecorded"
+    type: str
+    on: date
+
+
+class LacRequested(EventData):
+    TYPE = "LacRequested"
+    requested_on: date
+    hearing_on: date
+
+
+class LacAdviceGiven(EventData):
+    TYPE = "LacAdviceGiven"
+    advice: Literal["disconnect", "switch_off_minimal_supply", "refuse"]
+    on: date
+
+
+class DisconnectionDeferred(EventData):
+    TYPE = "DisconnectionDeferred"
+    kind: Literal["disconnect", "switch_off_minimal_supply"]
+    until: date
+    reason: str
+
+
+class DisconnectionScheduled(EventData):
+    TYPE = "DisconnectionScheduled"
+    kind: Literal["disconnect", "switch_off_minimal_supply"]
+    on: date
+
+
+class WinterSupportApplied(EventData):
+    TYPE = "WinterSupportApplied"
+    heating: str
+    on: date
+    average_winter_consumption_eur: Decimal
+
+
+class WinterSupportRejected(EventData):
+    TYPE = "WinterSupportRejected"
+    on: date
+    reason: str | None
+
+
+class WinterSupportApproved(EventData):
+    TYPE = "WinterSupportApproved"
+    on: date
+    topup_amount: Decimal
+    until: date
+
+
+class CallbackRejected(EventData):
+    """A signed callback whose data could not be applied (e.g. an amount that is no number): the case goes on."""
+
+    TYPE = "CallbackRejected"
+    event_id: str
+    callback_type: str
+    problem: str
+
+
+class ReimbursementClaimed(EventData):
+    TYPE = "ReimbursementClaimed"
+    winter: str
+    loaded_total: Decimal
+    rate: Decimal
+    amount: Decimal
+
+
+ENERGY_EVENTS: tuple[type[EventData], ...] = (
+    DefaultNoticeSent, NoticePeriodStarted, ContractEnded, SocialSupplierTookOver, PrepaymentActivationRequested,
+    PrepaymentActivated, EmergencyCreditGranted, InvoiceIssued, InvoicePaid, InvoiceUnpaid, DebtUpdated,
+    TopUpRequested, TopUpLoaded, MinimalSupplyActivated, MinimalSupplySwitchedOff, MinimalSupplyRestored,
+    Disconnected, SupplierEventRecorded, LacRequested, LacAdviceGiven, DisconnectionDeferred, DisconnectionScheduled,
+    WinterSupportApplied, WinterSupportRejected, WinterSupportApproved, ReimbursementClaimed, CallbackRejected,
+)
