@@ -23,8 +23,8 @@ from vangnet import eventstore
 from vangnet.projections import stored_event
 
 
-def _subclasses(cls: type) -> set[type]:
-    found = set()
+def _subclasses(cls: type[EventData]) -> set[type[EventData]]:
+    found: set[type[EventData]] = set()
     for sub in cls.__subclasses__():
         found |= {sub} | _subclasses(sub)
     return found
