@@ -298,13 +298,13 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
 
 async def _save_histories(client: Any, pool: asyncpg.Pool, folder: Path) -> None:
     """Write each workflow's history as JSON, for replay tests that catch non-deterministic changes."""
-    rows = await pool.fetch("SELECT DISTINCT stream FROM domain_events ORDER BY stream")
+    rows = await pool.fetch("SELECT DISTINCT stream, case_kind FROM domain_events ORDER BY stream")
     files: dict[Path, str] = {}
     for row in rows:
         workflow_id = row["stream"]
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         kind = "claim" if workflow_id.startswith("clm-") else "case"
-        files[folder / f"fbu-{kind}-{workflow_id[-12:]}.json"] = history.to_json()
+        files[folder / f"{row['case_kind']}-{kind}-{workflow_id[-12:]}.json"] = history.to_json()
 
     def write() -> None:
         folder.mkdir(parents=True, exist_ok=True)
