@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: dev test lint typecheck unit clean
+.PHONY: dev test lint typecheck unit clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit
+
+# One benchmark run on its own embedded stack (about 5 minutes; not part of `make test`), see docs/performance.md.
+# BENCH_ARGS passes options, e.g. `make bench BENCH_ARGS="--json bench.json"`.
+bench: $(STAMP)
+	$(VENV)/bin/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,137 @@
+"""The limit for ``scripts/bench.py``: what the Temporal server of the stack does with workflows that do nothing.
+
+A worker in the benchmark process, on its own task queue, with the product worker's tuning
+(``worker.main.tuning``) and the product's client (``vangnet.temporal_client.connect``: same data converter and
+payload codec), runs no-op workflows and workflows of K empty activities against the stack's Temporal server.
+Every product figure is divided by these, measured minutes apart on the same machine, so a busy machine moves
+both and the ratio holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+from unittest import mock
+
+
+class LimitError(Exception):
+    """The limit could not be measured: the message says why."""
+
+
+def product_settings(env: dict[str, str]) -> Any:
+    """The settings the stack's worker sees: its environment only (its working directory has no ``.env``)."""
+    try:
+        from vangnet.settings import Settings
+    except Exception as exc:  # the product code may be mid-change in this working tree
+        raise LimitError(f"cannot import vangnet.settings ({type(exc).__name__}: {exc})") from exc
+    with mock.patch.dict(os.environ, env, clear=True):
+        return Settings(_env_file=None)
+
+
+def product_tuning(settings: Any) -> dict[str, Any]:
+    try:
+        from worker.main import tuning
+    except Exception as exc:
+        raise LimitError(f"cannot import worker.main.tuning, so the limit cannot use the product worker's tuning "
+                         f"({type(exc).__name__}: {exc})") from exc
+    return dict(tuning(settings))
+
+
+async def _closed_loop(start: Callable[[int], Awaitable[Any]], count: int, concurrency: int,
+                       errors: Counter[str]) -> tuple[int, float, list[Any]]:
+    """``count`` workflows, ``concurrency`` at a time, each started and awaited; (completed, seconds, handles)."""
+    numbers = iter(range(count))
+    handles: list[Any] = []
+
+    async def runner() -> None:
+        for i in numbers:
+            try:
+                handle = await start(i)
+                await handle.result()
+                handles.append(handle)
+            except Exception as exc:
+                errors[type(exc).__name__] += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(runner() for _ in range(concurrency)))
+    return len(handles), time.monotonic() - started, handles
+
+
+async def measure(env: dict[str, str], noops: int, step_workflows: int, steps: int, concurrency: int
+                  ) -> dict[str, Any]:
+    """No-op workflows/s and (unless ``step_workflows`` is 0) history events/s, after a short warm-up (the
+    sandbox's first import of the workflow module)."""
+    from bench_workflows import Noop, Steps, nothing
+    from temporalio.worker import Worker
+
+    from vangnet.temporal_client import connect
+
+    settings = product_settings(env)
+    tuning = product_tuning(settings)
+    try:
+        client = await connect(settings)
+    except Exception as exc:
+        raise LimitError(f"cannot connect to Temporal at {settings.temporal_target}: {exc}") from exc
+    queue = f"bench-limit-{uuid.uuid4().hex[:8]}"
+    errors: Counter[str] = Counter()
+    out: dict[str, Any] = {"task_queue": queue, "tuning": tuning, "concurrency": concurrency,
+                           "temporal": settings.temporal_target}
+
+    def noop(i: int) -> Awaitable[Any]:
+        return client.start_workflow(Noop.run, id=f"{queue}-noop-{i}", task_queue=queue)
+
+    def stepper(i: int) -> Awaitable[Any]:
+        return client.start_workflow(Steps.run, steps, id=f"{queue}-steps-{i}", task_queue=queue)
+
+    async with Worker(client, task_queue=queue, workflows=[Noop, Steps], activities=[nothing], **tuning):
+        await _closed_loop(lambda i: noop(-1 - i), concurrency, concurrency, Counter())  # warm-up, not counted
+        done, seconds, handles = await _closed_loop(noop, noops, concurrency, errors)
+        out["noop"] = {"workflows": done, "seconds": round(seconds, 2),
+                       "per_s": round(done / seconds, 1) if seconds and done else None,
+                       "history_events": await _events_per_workflow(handles)}
+        print(f"  no-op: {done} workflows in {seconds:.1f} s = {out['noop']['per_s']} /s", file=sys.stderr,
+              flush=True)
+        if step_workflows:
+            done, seconds, handles = await _closed_loop(stepper, step_workflows, concurrency, errors)
+            per_wf = await _events_per_workflow(handles)
+            wf_s = done / seconds if seconds and done else None
+            out["steps"] = {"workflows": done, "activities_each": steps, "seconds": round(seconds, 2),
+                            "per_s": round(wf_s, 2) if wf_s else None, "history_events": per_wf,
+                            "events_per_s": round(wf_s * per_wf, 1) if wf_s and per_wf else None}
+            print(f"  {steps} activities each: {done} workflows in {seconds:.1f} s, {per_wf} history events each "
+                  f"= {out['steps']['events_per_s']} events/s", file=sys.stderr, flush=True)
+    out["errors"] = dict(errors)
+    if not out["noop"]["per_s"]:
+        raise LimitError(f"no no-op workflow completed (errors: {dict(errors) or 'none'})")
+    return out
+
+
+async def _events_per_workflow(handles: list[Any], sample: int = 3) -> int | None:
+    counts: list[int] = []
+    for handle in handles[:sample]:
+        with contextlib.suppress(Exception):
+            counts.append(len((await handle.fetch_history()).events))
+    return round(statistics.fmean(counts)) if counts else None
+
+
+async def history_events(env: dict[str, str], workflow_ids: list[str]) -> int | None:
+    """History events of these workflows together (one FBU lifecycle: the case and its two claims)."""
+    from vangnet.temporal_client import connect
+
+    try:
+        client = await connect(product_settings(env))
+        total = 0
+        for wid in workflow_ids:
+            total += len((await client.get_workflow_handle(wid).fetch_history()).events)
+        return total
+    except Exception as exc:
+        print(f"  history events of a lifecycle not counted: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
