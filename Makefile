@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit
 
-# One benchmark run on its own embedded stack (about 5 minutes; not part of `make test`), see docs/performance.md.
+# One benchmark run on its own embedded stack (3–4 minutes; not part of `make test`), see docs/performance.md.
 # BENCH_ARGS passes options, e.g. `make bench BENCH_ARGS="--json bench.json"`.
 bench: $(STAMP)
 	$(VENV)/bin/python scripts/bench.py $(BENCH_ARGS)

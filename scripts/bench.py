@@ -68,7 +68,7 @@ class Counts:
     step_workflows: int = 48
     steps: int = 20
     energy: int = 400
-    lifecycles: int = 40
+    lifecycles: int = 64
     read_seconds: float = 10.0
     sign_cases: int = 60
     ryw_cases: int = 3

@@ -23,7 +23,6 @@ import httpx
 from bench_energy_load import brussels_today, open_body, percentile
 
 T = TypeVar("T")
-OCMW = "ocmw-44021"
 PARTIES = ("tenant", "landlord", "ocmw")
 
 

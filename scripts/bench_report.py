@@ -1,4 +1,5 @@
-"""CPU per process group, projection lag from the event log, and the one table of ``scripts/bench.py``.
+"""What explains the figures of ``scripts/bench.py``, and its one table: CPU per process group, waiting for the
+stack to go idle between measurements, the worker's SDK metrics, the append lock's queue, projection lag.
 
 CPU is taken from two snapshots per measurement, not sampled by a thread: a sampler in this process would hold the
 GIL for tens of milliseconds now and then, and show up in the read latencies it is meant to explain.
@@ -155,10 +156,12 @@ FROM (SELECT extract(epoch FROM recorded_at - occurred_at)::float8 AS lag
 
 
 class LockWatch:
-    """Every 50 ms, how many sessions wait for an advisory lock: appends are serialised by one
-    (``pg_advisory_xact_lock`` in ``vangnet/eventstore.py``), so waiters are appends queueing for their turn."""
+    """Every 50 ms, how many appends wait for the append lock: appends are serialised by one advisory lock
+    (``pg_advisory_xact_lock(APPEND_LOCK)`` in ``vangnet/eventstore.py``), so its waiters are the queue of appends.
+    Should that name be gone from the product, every advisory lock's waiters are counted instead."""
 
-    QUERY = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    ANY = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    ONE = ANY + " AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1"  # a bigint key, split in two
 
     def __init__(self, dsn: str, interval: float = 0.05) -> None:
         self.dsn = dsn
@@ -166,10 +169,16 @@ class LockWatch:
         self.counts: list[int] = []
         self._task: asyncio.Task[None] | None = None
         self.error: str | None = None
+        try:
+            from vangnet.projections import APPEND_LOCK
+            self.key: int | None = int(APPEND_LOCK)
+        except Exception:  # the product is changing under the harness
+            self.key = None
 
     async def _watch(self) -> None:
         import asyncpg
 
+        args = [] if self.key is None else [self.key >> 32, self.key & 0xFFFFFFFF]
         try:
             conn = await asyncpg.connect(self.dsn, timeout=10)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -177,7 +186,7 @@ class LockWatch:
             return
         try:
             while True:
-                self.counts.append(int(await conn.fetchval(self.QUERY)))
+                self.counts.append(int(await conn.fetchval(self.ANY if self.key is None else self.ONE, *args)))
                 await asyncio.sleep(self.interval)
         except asyncpg.PostgresError as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -196,7 +205,8 @@ class LockWatch:
 
     def summary(self) -> dict[str, Any]:
         n = len(self.counts)
-        return {"samples": n, "mean_waiting": round(sum(self.counts) / n, 2) if n else None,
+        return {"lock": self.key if self.key is not None else "any advisory lock", "samples": n,
+                "mean_waiting": round(sum(self.counts) / n, 2) if n else None,
                 "max_waiting": max(self.counts, default=None),
                 "share_with_waiters": round(sum(1 for c in self.counts if c) / n, 2) if n else None,
                 **({"error": self.error} if self.error else {})}
@@ -331,8 +341,8 @@ def render(r: dict[str, Any]) -> str:
     if any(row[0].startswith("LIMIT again") and row[5] == "MISS" for row in table):
         same = abs(others.get("limit", 0.0) - others.get("limit again", 100.0)) < 10
         lines.append(f"  ! the limit moved more than {DRIFT:.0%} during the run; " + (
-            "other processes took the same CPU both times, so the Temporal server itself changed (what the run "
-            "left in it); ratios use the first" if same else
+            "other processes took the same CPU both times, so the difference is the Temporal server's own (what "
+            "the run left in it, or the noise of a short measurement); ratios use the first" if same else
             "other processes took different CPU each time: the machine's load changed, and the ratios are "
             "uncertain by about as much"))
     if others and max(others.values()) > BUSY_PCT:
