@@ -70,10 +70,15 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.state.metrics_registry = registry
     app.state.jwks = jwks or {"keys": []}
 
-    app.middleware("http")(limits_middleware(max_body_bytes, WriteRateLimiter(writes_per_minute)))
-    app.middleware("http")(codec_routes.cors_middleware())
+    limits = limits_middleware(max_body_bytes, WriteRateLimiter(writes_per_minute))
+    cors = codec_routes.cors_middleware()
 
     @app.middleware("http")
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Observe, then CORS for the codec, then the abuse limits: one middleware layer, not three (each layer
+        of Starlette's ``http`` middleware costs a task and a stream per request)."""
+        return await observe(request, lambda r: cors(r, lambda r2: limits(r2, call_next)))
+
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()

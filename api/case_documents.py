@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Response
+from pydantic import BaseModel
 
 from api.context import ApiContext
 from schemas.energy import EnergyCaseState
@@ -40,6 +41,11 @@ async def energy_case(ctx: ApiContext, case_id: str) -> EnergyCaseState:
     ean = await ctx.pool.fetchval("SELECT ean FROM energy_cases WHERE case_id = $1", case_id)
     return energy_document.view(doc, str(ean or ""), load_energy_rule_book(ctx.settings.energy_rules_file),
                                 await ctx.today())
+
+
+def json_response(model: BaseModel) -> Response:
+    """The hot read path answers the model's JSON directly: FastAPI would validate the response model again."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 async def wait_opened(ctx: ApiContext, case_id: str) -> None:

@@ -42,7 +42,8 @@ class ApiContext:
         return brussels_date(now)
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
+    """Async on purpose, like every dependency here: FastAPI runs a sync one in a worker thread per request."""
     ctx: ApiContext | None = getattr(request.app.state, "ctx", None)
     if ctx is None:
         raise HTTPException(503, "The service is starting; try again in a moment.")
@@ -68,7 +69,7 @@ def authenticate(token: str | None, ctx: ApiContext, roles: tuple[Role, ...]) ->
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """Dependency: a verified token with one of ``roles``; 401 without one, 403 for another role."""
 
-    def dependency(
+    async def dependency(
         creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
         ctx: ApiContext = Depends(get_context),
     ) -> Principal:

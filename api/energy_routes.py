@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from api.case_documents import energy_case, wait_opened
+from api.case_documents import energy_case, json_response, wait_opened
 from api.context import ApiContext, get_context, require
 from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
@@ -202,9 +202,9 @@ async def list_cases(principal: Reader, ctx: Ctx, phase: Phase | None = None,
 
 
 @router.get("/energy/cases/{case_id}", response_model=EnergyCaseState, summary="One energy case")
-async def get_case(case_id: str, principal: Reader, ctx: Ctx) -> EnergyCaseState:
+async def get_case(case_id: str, principal: Reader, ctx: Ctx) -> Response:
     await visible_case(ctx, principal, case_id)
-    return await energy_case(ctx, case_id)
+    return json_response(await energy_case(ctx, case_id))
 
 
 class Household(BaseModel):
