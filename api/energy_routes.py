@@ -132,8 +132,9 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
     today = await ctx.today()
     if body.notice_of_default_on > today:
         raise HTTPException(422, f"The notice of default date {body.notice_of_default_on} lies in the future.")
+    book = load_energy_rule_book(ctx.settings.energy_rules_file)
     try:  # the workflow applies the rule set in force on the notice date: refuse a date no rule set covers
-        select_energy_rule_set(load_energy_rule_book(ctx.settings.energy_rules_file), body.notice_of_default_on)
+        select_energy_rule_set(book, body.notice_of_default_on)
     except NoEnergyRuleSetError as exc:
         raise HTTPException(422, str(exc)) from exc
     key = f"{principal.org}:{idempotency_key}" if idempotency_key else None
@@ -158,7 +159,7 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
                 EnergyCaseInput(
                     case_id=case_id, ocmw_id=ocmw_id, ean=body.ean, energy=body.energy, supplier=body.supplier,
                     netbeheerder=body.netbeheerder, municipality_nis=body.household.municipality_nis,
-                    notice_of_default_on=body.notice_of_default_on,
+                    notice_of_default_on=body.notice_of_default_on, book=book,
                     callback_url=ctx.settings.public_url.rstrip("/") + "/v1/integrations/netbeheerder/callbacks",
                 ),
                 id=case_id, task_queue=ctx.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

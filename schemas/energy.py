@@ -147,7 +147,8 @@ class EnergyCaseState(BaseModel):
 
 
 class EnergyCaseInput(BaseModel):
-    """Start input; on continue-as-new also the state, the stream version and the callbacks already seen."""
+    """Start input: the case, and the rule book the API validated the opening with; on continue-as-new also the
+    state, the stream version and the callbacks already seen."""
 
     case_id: str
     ocmw_id: str

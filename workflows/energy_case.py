@@ -153,7 +153,8 @@ class EnergyCaseWorkflow:
 
     async def _open(self) -> None:
         inp = self._inp
-        self._book = await lookup("load_energy_rule_book", EnergyRuleBook)
+        if self._book is None:  # the API passes the book it validated the opening with; older starts did not
+            self._book = await lookup("load_energy_rule_book", EnergyRuleBook)
         rules = select_energy_rule_set(self._book, inp.notice_of_default_on)
         ends = inp.notice_of_default_on + timedelta(days=rules.notice_period_days)
         self._state = EnergyCaseState(

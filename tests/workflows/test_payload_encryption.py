@@ -51,7 +51,9 @@ async def test_raw_histories_are_encrypted(stack: Stack) -> None:
     d = Driver(stack)
     case_id, _ = await d.in_force_case()
     claim = await eventually(lambda: d.claim(case_id, "initial"))
-    energy_case, _ = await EnergyDriver(stack).open("gas")
+    energy = EnergyDriver(stack)
+    energy_case, _ = await energy.open("gas")
+    await energy.step(energy_case, "close", {"reason": "moved"})  # an update and its events in the history too
     for workflow_id in (case_id, claim["claim_id"], energy_case):
         history = await stack.env.client.get_workflow_handle(workflow_id).fetch_history()
         raw = json.loads(history.to_json())
