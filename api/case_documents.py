@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
+from typing import Any
 
 from fastapi import HTTPException, Response
-from pydantic import BaseModel
 
 from api.context import ApiContext
 from schemas.energy import EnergyCaseState
@@ -19,6 +20,11 @@ from vangnet import energy_document, fbu_document
 from vangnet.rulebook import load_energy_rule_book, load_fbu_rule_book
 
 OPENED_WITHIN_SECONDS = 20.0  # a case normally writes its first events well under a second after its start
+PAGES_KEPT = 4096  # rendered case pages kept per API process (a few KiB each)
+
+# (document text, EAN, day) -> (rule book, page JSON). A page is a pure function of those and the rule book; the
+# book is compared by identity (the loader keeps one object per version of the file), so an edit renders anew.
+_pages: OrderedDict[tuple[str, str | None, Any], tuple[object, bytes]] = OrderedDict()
 
 
 async def _document(ctx: ApiContext, case_id: str, kind: str) -> str:
@@ -43,9 +49,31 @@ async def energy_case(ctx: ApiContext, case_id: str) -> EnergyCaseState:
                                 await ctx.today())
 
 
-def json_response(model: BaseModel) -> Response:
-    """The hot read path answers the model's JSON directly: FastAPI would validate the response model again."""
-    return Response(model.model_dump_json(), media_type="application/json")
+async def case_page(ctx: ApiContext, case_id: str, kind: str) -> Response:
+    """``GET …/cases/{id}``: the case as of today, rendered once per document version, day and rule book."""
+    raw = await _document(ctx, case_id, kind)
+    ean = None
+    if kind == "energy":
+        ean = str(await ctx.pool.fetchval("SELECT ean FROM energy_cases WHERE case_id = $1", case_id) or "")
+    today = await ctx.today()
+    book: Any = (load_fbu_rule_book(ctx.settings.fbu_rules_file) if kind == "fbu"
+                 else load_energy_rule_book(ctx.settings.energy_rules_file))
+    key = (raw, ean, today)
+    cached = _pages.get(key)
+    if cached is not None and cached[0] is book:
+        _pages.move_to_end(key)
+        return Response(cached[1], media_type="application/json")
+    page: FbuCaseState | EnergyCaseState
+    if kind == "fbu":
+        page = fbu_document.view(fbu_document.FbuCaseDocument.model_validate_json(raw), book, today)
+    else:
+        page = energy_document.view(energy_document.EnergyCaseDocument.model_validate_json(raw), str(ean), book,
+                                    today)
+    body = page.model_dump_json().encode()
+    _pages[key] = (book, body)
+    if len(_pages) > PAGES_KEPT:
+        _pages.popitem(last=False)
+    return Response(body, media_type="application/json")
 
 
 async def wait_opened(ctx: ApiContext, case_id: str) -> None:

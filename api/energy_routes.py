@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from api.case_documents import energy_case, json_response, wait_opened
+from api.case_documents import case_page, energy_case, wait_opened
 from api.context import ApiContext, get_context, require
 from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
@@ -205,7 +205,7 @@ async def list_cases(principal: Reader, ctx: Ctx, phase: Phase | None = None,
 @router.get("/energy/cases/{case_id}", response_model=EnergyCaseState, summary="One energy case")
 async def get_case(case_id: str, principal: Reader, ctx: Ctx) -> Response:
     await visible_case(ctx, principal, case_id)
-    return json_response(await energy_case(ctx, case_id))
+    return await case_page(ctx, case_id, "energy")
 
 
 class Household(BaseModel):
