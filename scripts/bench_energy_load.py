@@ -593,8 +593,11 @@ HISTOGRAMS = {
 METRIC_LINE = re.compile(r'^(\w+)_(sum|count)(\{[^}]*\})? (\S+)$')
 
 
-async def scrape(http: httpx.AsyncClient, url: str | None) -> dict[str, tuple[float, float]]:
-    """Sum and count of the SDK's latency histograms (server calls per operation); empty when metrics are off."""
+async def scrape(http: httpx.AsyncClient, url: str | None, histograms: dict[str, str] | None = None
+                 ) -> dict[str, tuple[float, float]]:
+    """Sum and count of the SDK's latency histograms (server calls per operation); empty when metrics are off.
+    ``histograms`` maps metric names to labels (default: ``HISTOGRAMS``)."""
+    histograms = HISTOGRAMS if histograms is None else histograms
     if url is None:
         return {}
     try:
@@ -604,9 +607,9 @@ async def scrape(http: httpx.AsyncClient, url: str | None) -> dict[str, tuple[fl
     out: dict[str, list[float]] = {}
     for line in r.text.splitlines() if r.status_code == 200 else []:
         m = METRIC_LINE.match(line)
-        if m is None or m.group(1) not in HISTOGRAMS:
+        if m is None or m.group(1) not in histograms:
             continue
-        label = HISTOGRAMS[m.group(1)]
+        label = histograms[m.group(1)]
         op = re.search(r'operation="([^"]+)"', m.group(3) or "")
         key = f"{label} {op.group(1)}" if op else label
         acc = out.setdefault(key, [0.0, 0.0])

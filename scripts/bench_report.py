@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psutil
-from bench_energy_load import HISTOGRAMS, METRIC_LINE, Target, machine_busy
+from bench_energy_load import HISTOGRAMS, Target, machine_busy, scrape
 
 GROUPS = ("temporal", "worker", "api", "postgres", "dev_rest", "bench")
 LABELS = {"temporal": "Temporal", "worker": "worker", "api": "API", "postgres": "PostgreSQL",
@@ -123,24 +122,8 @@ SDK_HISTOGRAMS = {**HISTOGRAMS,  # the product appends through local activities
 
 
 async def scrape_sdk(http: httpx.AsyncClient, url: str | None) -> dict[str, tuple[float, float]]:
-    """Sum and count of the SDK's latency histograms, per server call (``bench_energy_load.scrape`` with the
-    local-activity ones too); empty when the worker has no metrics endpoint."""
-    if url is None:
-        return {}
-    try:
-        r = await http.get(url, timeout=10)
-    except httpx.HTTPError:
-        return {}
-    out: dict[str, list[float]] = {}
-    for line in r.text.splitlines() if r.status_code == 200 else []:
-        m = METRIC_LINE.match(line)
-        if m is None or m.group(1) not in SDK_HISTOGRAMS:
-            continue
-        op = re.search(r'operation="([^"]+)"', m.group(3) or "")
-        key = f"{SDK_HISTOGRAMS[m.group(1)]} {op.group(1)}" if op else SDK_HISTOGRAMS[m.group(1)]
-        acc = out.setdefault(key, [0.0, 0.0])
-        acc[0 if m.group(2) == "sum" else 1] += float(m.group(4))
-    return {k: (v[0], v[1]) for k, v in out.items()}
+    """``bench_energy_load.scrape`` with the local-activity histograms too."""
+    return await scrape(http, url, SDK_HISTOGRAMS)
 
 
 # ---- projection lag -------------------------------------------------------------------------------------------
