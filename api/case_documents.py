@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from datetime import date
 from typing import Any
 
 from fastapi import HTTPException, Response
@@ -24,52 +25,49 @@ PAGES_KEPT = 4096  # rendered case pages kept per API process (a few KiB each)
 
 # (document text, EAN, day) -> (rule book, page JSON). A page is a pure function of those and the rule book; the
 # book is compared by identity (the loader keeps one object per version of the file), so an edit renders anew.
-_pages: OrderedDict[tuple[str, str | None, Any], tuple[object, bytes]] = OrderedDict()
+_pages: OrderedDict[tuple[str, str | None, date], tuple[object, bytes]] = OrderedDict()
 
 
-async def _document(ctx: ApiContext, case_id: str, kind: str) -> str:
+async def _read(ctx: ApiContext, case_id: str, kind: str) -> tuple[str, str | None, date, Any]:
+    """What a case page is a pure function of: the document's text, the EAN (energy only), today, the rule book."""
     raw = await ctx.pool.fetchval(
         "SELECT document FROM proj_case_documents WHERE case_id = $1 AND kind = $2", case_id, kind)
     if raw is None:
         raise HTTPException(404, "No such case.")
-    return str(raw)
+    if kind == "fbu":
+        return str(raw), None, await ctx.today(), load_fbu_rule_book(ctx.settings.fbu_rules_file)
+    ean = await ctx.pool.fetchval("SELECT ean FROM energy_cases WHERE case_id = $1", case_id)
+    return (str(raw), str(ean or ""), await ctx.today(), load_energy_rule_book(ctx.settings.energy_rules_file))
+
+
+def _fbu_view(raw: str, _: str | None, today: date, book: Any) -> FbuCaseState:
+    return fbu_document.view(fbu_document.FbuCaseDocument.model_validate_json(raw), book, today)
+
+
+def _energy_view(raw: str, ean: str | None, today: date, book: Any) -> EnergyCaseState:
+    return energy_document.view(energy_document.EnergyCaseDocument.model_validate_json(raw), str(ean), book, today)
 
 
 async def fbu_case(ctx: ApiContext, case_id: str) -> FbuCaseState:
     """The FBU case as of today: the document with plan progress and deadlines from the rule book."""
-    doc = fbu_document.FbuCaseDocument.model_validate_json(await _document(ctx, case_id, "fbu"))
-    return fbu_document.view(doc, load_fbu_rule_book(ctx.settings.fbu_rules_file), await ctx.today())
+    return _fbu_view(*await _read(ctx, case_id, "fbu"))
 
 
 async def energy_case(ctx: ApiContext, case_id: str) -> EnergyCaseState:
     """The energy case as of today: the document with its EAN (from the registry) and deadlines."""
-    doc = energy_document.EnergyCaseDocument.model_validate_json(await _document(ctx, case_id, "energy"))
-    ean = await ctx.pool.fetchval("SELECT ean FROM energy_cases WHERE case_id = $1", case_id)
-    return energy_document.view(doc, str(ean or ""), load_energy_rule_book(ctx.settings.energy_rules_file),
-                                await ctx.today())
+    return _energy_view(*await _read(ctx, case_id, "energy"))
 
 
 async def case_page(ctx: ApiContext, case_id: str, kind: str) -> Response:
     """``GET …/cases/{id}``: the case as of today, rendered once per document version, day and rule book."""
-    raw = await _document(ctx, case_id, kind)
-    ean = None
-    if kind == "energy":
-        ean = str(await ctx.pool.fetchval("SELECT ean FROM energy_cases WHERE case_id = $1", case_id) or "")
-    today = await ctx.today()
-    book: Any = (load_fbu_rule_book(ctx.settings.fbu_rules_file) if kind == "fbu"
-                 else load_energy_rule_book(ctx.settings.energy_rules_file))
+    raw, ean, today, book = await _read(ctx, case_id, kind)
     key = (raw, ean, today)
     cached = _pages.get(key)
     if cached is not None and cached[0] is book:
         _pages.move_to_end(key)
         return Response(cached[1], media_type="application/json")
-    page: FbuCaseState | EnergyCaseState
-    if kind == "fbu":
-        page = fbu_document.view(fbu_document.FbuCaseDocument.model_validate_json(raw), book, today)
-    else:
-        page = energy_document.view(energy_document.EnergyCaseDocument.model_validate_json(raw), str(ean), book,
-                                    today)
-    body = page.model_dump_json().encode()
+    render = _fbu_view if kind == "fbu" else _energy_view
+    body = render(raw, ean, today, book).model_dump_json().encode()
     _pages[key] = (book, body)
     if len(_pages) > PAGES_KEPT:
         _pages.popitem(last=False)

@@ -54,7 +54,7 @@ async def emit(writer: StreamWriter, *bodies: EventData, at: datetime | None = N
     ``local=False`` keeps remote activity tasks (the claims: a payout's record is a task the server tracks, and
     local activities are re-run from scratch by a worker without a workflow cache)."""
     events = [writer.event(body, at or workflow.now()) for body in bodies]
-    if local and workflow.patched(EVENTS_V2):
+    if local and v2():
         await workflow.execute_local_activity(
             "append_events", AppendEvents(events=events), start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY)
@@ -72,7 +72,7 @@ async def _append_remote(event: DomainEvent) -> None:
 async def lookup(name: str, result_type: type[T], arg: Any = None) -> T:
     """A quick read in the worker (rule book, calendar): a local activity, or a remote one on the old path."""
     args = [] if arg is None else [arg]
-    if workflow.patched(EVENTS_V2):
+    if v2():
         return await workflow.execute_local_activity(
             name, args=args, result_type=result_type, start_to_close_timeout=timedelta(seconds=10),
             retry_policy=DB_RETRY)
