@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import implements
 from schemas.energy_rules import EnergyRuleBook
 from schemas.netbeheerder import NetbeheerderRequest
-from vangnet.rulebook import load_energy_rule_book
+from vangnet.rulebooks.rulebook import load_energy_rule_book
+from workflows import contracts
 
 
 class EnergyActivities:
@@ -20,11 +21,11 @@ class EnergyActivities:
         self._urls = netbeheerder_urls
         self._rules_file = rules_file
 
-    @activity.defn(name="load_energy_rule_book")
+    @implements(contracts.load_energy_rule_book)
     async def load_energy_rule_book(self) -> EnergyRuleBook:
         return load_energy_rule_book(self._rules_file)
 
-    @activity.defn(name="netbeheerder_request")
+    @implements(contracts.netbeheerder_request)
     async def netbeheerder_request(self, request: NetbeheerderRequest) -> None:
         base = self._urls.get(request.netbeheerder)
         if base is None:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncpg
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import implements
 from schemas.events import AppendEvents
-from vangnet import eventstore
+from vangnet.storage import eventstore
+from workflows import contracts
 
 
 class EventActivities:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    @activity.defn(name="append_events")
+    @implements(contracts.append_events)
     async def append_events(self, request: AppendEvents) -> int:
         async with self._pool.acquire() as conn:
             try:

@@ -9,10 +9,13 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import implements
 from schemas.activities import PaymentReceipt, PaymentRequest, RuleSetQuery, WorkingDaysQuery
-from schemas.fbu_rules import FbuRuleSet, NoRuleSetError, select_rule_set
-from vangnet.rulebook import load_fbu_rule_book
-from vangnet.working_days import add_working_days
+from schemas.common import NoRuleSetError
+from schemas.fbu_rules import FbuRuleSet, select_rule_set
+from vangnet.rulebooks.rulebook import load_fbu_rule_book
+from vangnet.rulebooks.working_days import add_working_days
+from workflows import contracts
 
 
 class FbuActivities:
@@ -21,7 +24,7 @@ class FbuActivities:
         self._payments_url = payment_system_url.rstrip("/") + "/payments"
         self._rules_file = rules_file
 
-    @activity.defn(name="fbu_rule_set_on")
+    @implements(contracts.fbu_rule_set_on)
     async def fbu_rule_set_on(self, query: RuleSetQuery) -> FbuRuleSet:
         """The rule set in force on a date, read from the operator's rule file at the moment it is needed."""
         try:
@@ -29,11 +32,11 @@ class FbuActivities:
         except NoRuleSetError as exc:
             raise ApplicationError(str(exc), type="NoRuleSet", non_retryable=True) from exc
 
-    @activity.defn(name="add_working_days")
+    @implements(contracts.add_working_days)
     async def add_working_days(self, query: WorkingDaysQuery) -> date:
         return add_working_days(query.start, query.days)
 
-    @activity.defn(name="pay_claim")
+    @implements(contracts.pay_claim)
     async def pay_claim(self, request: PaymentRequest) -> PaymentReceipt:
         """Book the payment with the payment system; the idempotency key makes every retry the same payment."""
         body = {

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.context import ApiContext, get_context, require
-from vangnet import access_log
-from vangnet.access_log import AccessEntry
-from vangnet.tokens import Principal
+from vangnet.security import access_log
+from vangnet.security.access_log import AccessEntry
+from vangnet.security.tokens import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["Audit"])
 

@@ -17,8 +17,8 @@ from fastapi import HTTPException, Response
 from api.context import ApiContext
 from schemas.energy import EnergyCaseState
 from schemas.fbu import FbuCaseState
-from vangnet import energy_document, fbu_document
-from vangnet.rulebook import load_energy_rule_book, load_fbu_rule_book
+from vangnet.rulebooks.rulebook import load_energy_rule_book, load_fbu_rule_book
+from vangnet.storage import energy_document, fbu_document
 
 OPENED_WITHIN_SECONDS = 20.0  # a case normally writes its first events well under a second after its start
 PAGES_KEPT = 4096  # rendered case pages kept per API process (a few KiB each)

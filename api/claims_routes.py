@@ -14,9 +14,11 @@ from pydantic import BaseModel, Field
 from api.context import ApiContext, get_context, require
 from api.steps import IdempotencyKey
 from api.updates import run_update
-from schemas.fbu import ClaimDecision, ResubmitClaim, StepResult
-from vangnet import sharing
-from vangnet.tokens import Principal
+from schemas.common import StepResult
+from schemas.fbu import ClaimDecision, ResubmitClaim
+from vangnet.security import sharing
+from vangnet.security.tokens import Principal
+from workflows.fbu_claim import FbuClaimWorkflow
 
 router = APIRouter(prefix="/v1/claims", tags=["Claims"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
@@ -123,7 +125,8 @@ async def get_claim(claim_id: str, _: WonenVlaanderen, ctx: Ctx) -> ClaimView:
 async def decide(claim_id: str, body: ClaimDecision, _: WonenVlaanderen, ctx: Ctx,
                  idempotency_key: IdempotencyKey = None) -> StepResult:
     await _shared_claim(ctx, claim_id)
-    return await run_update(ctx.client, claim_id, "decide", body, StepResult, idempotency_key)
+    result: StepResult = await run_update(ctx.client, claim_id, FbuClaimWorkflow.decide, body, idempotency_key)
+    return result
 
 
 @router.post("/{claim_id}/resubmit", response_model=StepResult, summary="Resubmit a rejected claim (OCMW)",
@@ -133,4 +136,5 @@ async def resubmit(claim_id: str, body: ResubmitClaim, principal: Ocmw, ctx: Ctx
     claim = await _claim(ctx, claim_id)
     if claim.ocmw_id != principal.org:
         raise HTTPException(404, "No such claim.")
-    return await run_update(ctx.client, claim_id, "resubmit", body, StepResult, idempotency_key)
+    result: StepResult = await run_update(ctx.client, claim_id, FbuClaimWorkflow.resubmit, body, idempotency_key)
+    return result

@@ -26,8 +26,8 @@ from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payload, Payloads
 
 from api.context import ApiContext, _bearer, authenticate, get_context
-from vangnet import access_log
-from vangnet.tokens import Principal, Role, TokenError
+from vangnet.security import access_log
+from vangnet.security.tokens import Principal, Role, TokenError
 
 router = APIRouter(prefix="/codec", tags=["Platform"])
 Ctx = Annotated[ApiContext, Depends(get_context)]

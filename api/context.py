@@ -11,9 +11,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
-from vangnet.settings import Settings
-from vangnet.tokens import Principal, Role, TokenError, TokenVerifier
-from vangnet.vault import Vault
+from schemas.calendar import brussels_date
+from vangnet.platform.converter import vault_for
+from vangnet.platform.settings import Settings
+from vangnet.security.tokens import Principal, Role, TokenError, TokenVerifier
+from vangnet.security.vault import Vault
 
 
 @dataclass
@@ -29,15 +31,11 @@ class ApiContext:
     def personal_data(self) -> Vault:
         """The vault that seals personal data at rest (from the settings' master keys)."""
         if self.vault is None:
-            from vangnet.converter import vault_for
-
             self.vault = vault_for(self.settings)
         return self.vault
 
     async def today(self) -> date:
         """Today in Brussels: the wall clock, or the virtual clock of a rehearsal on the time-skipping server."""
-        from schemas.calendar import brussels_date
-
         now = await self.clock() if self.clock is not None else datetime.now(UTC)
         return brussels_date(now)
 

@@ -8,11 +8,10 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
@@ -21,28 +20,24 @@ from api.context import ApiContext, get_context, require
 from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
 from api.updates import rpc_to_http
+from schemas.common import Deadline
 from schemas.energy import (
-    CloseEnergyCase,
     EnergyCaseInput,
     EnergyCaseState,
-    LacAdvice,
-    LacRequest,
     OpenEnergyCase,
     Phase,
-    PrepaymentRequest,
-    SupplierEvent,
-    WinterSupportApplication,
-    WinterSupportDecision,
 )
 from schemas.energy_rules import NoEnergyRuleSetError, select_energy_rule_set
 from schemas.events import StoredEvent
-from schemas.fbu import Deadline
-from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, Callback, verify
-from vangnet import access_log, eventstore, sharing
-from vangnet.callbacks import forward
-from vangnet.rulebook import load_energy_rule_book
-from vangnet.tokens import Principal
-from vangnet.vault import ERASED
+from schemas.identifiers import ocmw_of
+from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from vangnet.rulebooks.rulebook import load_energy_rule_book
+from vangnet.security import access_log
+from vangnet.security.tokens import Principal
+from vangnet.security.vault import ERASED
+from vangnet.services import callbacks
+from vangnet.storage import eventstore
+from vangnet.storage.energy_cases import open_case_for
 from workflows.energy_case import EnergyCaseWorkflow
 
 log = structlog.get_logger(__name__)
@@ -53,13 +48,7 @@ Reader = Annotated[Principal, Depends(require("ocmw", "netbeheerder"))]
 Opener = Annotated[Principal, Depends(require("ocmw", "netbeheerder"))]
 Ocmw = Annotated[Principal, Depends(require("ocmw"))]
 CASE_NAMESPACE = uuid.UUID("0c7b7d2e-5d3c-4b8e-9a51-6a1f3f0e2b44")
-PAYMENT_PROBLEMS = ("invoice_unpaid", "debt_updated", "invoice_issued")
 MAX_CALLBACK_BYTES = 64 * 1024
-
-
-def ocmw_of(municipality_nis: str) -> str:
-    """Each municipality has one OCMW; its id is derived from the NIS code (e.g. ocmw-44021 for Gent)."""
-    return f"ocmw-{municipality_nis}"
 
 
 class EnergyCaseCreated(BaseModel):
@@ -170,18 +159,6 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
     return EnergyCaseCreated(case_id=case_id, ocmw_id=ocmw_id)
 
 
-async def open_case_for(conn: asyncpg.Connection | asyncpg.Pool, ean: str, energy: str,
-                        netbeheerder: str | None = None) -> str | None:
-    """The open case of a connection point, if any (a case without projection row yet counts as open); with
-    ``netbeheerder``, only a case of that netbeheerder: a callback never reaches another operator's case."""
-    value = await conn.fetchval(
-        """SELECT e.case_id FROM energy_cases e LEFT JOIN proj_energy_cases p USING (case_id)
-           WHERE e.ean = $1 AND e.energy = $2 AND COALESCE(p.phase, 'notice_period') <> 'closed'
-             AND ($3::text IS NULL OR e.netbeheerder = $3)
-           ORDER BY e.case_id LIMIT 1""", ean, energy, netbeheerder)
-    return str(value) if value is not None else None
-
-
 @router.get("/energy/cases", response_model=EnergyCasePage, summary="List energy cases")
 async def list_cases(principal: Reader, ctx: Ctx, phase: Phase | None = None,
                      page: Annotated[int, Query(ge=1)] = 1,
@@ -241,31 +218,20 @@ async def get_timeline(case_id: str, principal: Reader, ctx: Ctx) -> Timeline:
     return Timeline(events=await eventstore.case_events(ctx.pool, case_id), upcoming=state.deadlines)
 
 
-for _name, _model, _summary, _path in (
-    ("supplier_event", SupplierEvent, "Record what the commercial supplier did", "supplier-events"),
-    ("request_prepayment", PrepaymentRequest, "The customer asks for prepayment now", "prepayment-requests"),
-    ("lac_request", LacRequest, "Ask the LAC for advice (hearing date)", "lac-requests"),
-    ("lac_advice", LacAdvice, "Record the LAC's advice", "lac-advice"),
-    ("winter_support_apply", WinterSupportApplication, "Apply for winter heating support", "winter-support"),
-    ("winter_support_decision", WinterSupportDecision, "Decide on winter heating support",
-     "winter-support/decision"),
-    ("close", CloseEnergyCase, "Close the case", "close"),
+for _update, _summary, _path in (
+    (EnergyCaseWorkflow.supplier_event, "Record what the commercial supplier did", "supplier-events"),
+    (EnergyCaseWorkflow.request_prepayment, "The customer asks for prepayment now", "prepayment-requests"),
+    (EnergyCaseWorkflow.lac_request, "Ask the LAC for advice (hearing date)", "lac-requests"),
+    (EnergyCaseWorkflow.lac_advice, "Record the LAC's advice", "lac-advice"),
+    (EnergyCaseWorkflow.winter_support_apply, "Apply for winter heating support", "winter-support"),
+    (EnergyCaseWorkflow.winter_support_decision, "Decide on winter heating support", "winter-support/decision"),
+    (EnergyCaseWorkflow.close, "Close the case", "close"),
 ):
-    add_step(steps_router, name=_name, model=_model, summary=_summary, path=_path, principal=require("ocmw"),
+    add_step(steps_router, update=_update, summary=_summary, path=_path, principal=require("ocmw"),
              owner_check=owned_by_ocmw)
 
 
 # ---- netbeheerder callbacks --------------------------------------------------------------------------------
-
-
-def _sender(ctx: ApiContext, request: Request, raw: bytes) -> str | None:
-    """The netbeheerder whose secret signed this body, or None (missing, forged or stale signature)."""
-    now = time.time()
-    for netbeheerder, secrets in ctx.settings.netbeheerder_secrets.items():
-        if verify([s.get_secret_value() for s in secrets], request.headers.get(TIMESTAMP_HEADER),
-                  request.headers.get(SIGNATURE_HEADER), raw, now=now):
-            return netbeheerder
-    return None
 
 
 @router.post("/integrations/netbeheerder/callbacks", tags=["Integrations"], status_code=202,
@@ -274,51 +240,25 @@ def _sender(ctx: ApiContext, request: Request, raw: bytes) -> str | None:
                         401: {"description": "Missing, forged or stale signature"},
                         404: {"description": "Unknown connection point"}})
 async def callback(request: Request, ctx: Ctx) -> JSONResponse:
+    """HTTP in and out only; the intake itself is ``vangnet.services.callbacks``."""
     raw = await request.body()
     if len(raw) > MAX_CALLBACK_BYTES:
         raise HTTPException(413, "Callback body too large.")
-    sender = _sender(ctx, request, raw)
-    if sender is None:
-        raise HTTPException(401, "Missing, invalid or expired signature.")
     try:
-        cb = Callback.model_validate_json(raw)
-    except ValidationError as exc:
-        raise HTTPException(422, f"Invalid callback: {exc.error_count()} problem(s), first: "
-                                 f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}") from exc
-    if cb.netbeheerder != sender:
-        raise HTTPException(401, "The callback names another netbeheerder than the one that signed it.")
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval("SELECT 1 FROM netbeheerder_callbacks WHERE event_id = $1", cb.event_id):
-            return JSONResponse({"status": "duplicate", "event_id": cb.event_id}, status_code=200)
-        case_id = await open_case_for(conn, cb.ean, cb.energy, sender) or await conn.fetchval(
-            "SELECT case_id FROM energy_cases WHERE ean = $1 AND energy = $2 AND netbeheerder = $3 "
-            "ORDER BY case_id DESC LIMIT 1", cb.ean, cb.energy, sender)
-        signal_id = None
-        if case_id is None:
-            nis = str(cb.data.get("municipality_nis") or "")
-            if cb.type not in PAYMENT_PROBLEMS or not (len(nis) == 5 and nis.isdigit()):
-                raise HTTPException(404, "Unknown connection point: no case for this EAN and energy.")
-            decision = await sharing.check(conn, sharing.PAYMENT_SIGNAL, sender, ocmw_of(nis), await ctx.today())
-            if not decision.allowed:
-                await conn.execute(
-                    """INSERT INTO netbeheerder_callbacks (event_id, netbeheerder, type, ean, energy, body)
-                       VALUES ($1, $2, $3, $4, $5, $6::jsonb)""",
-                    cb.event_id, sender, cb.type, cb.ean, cb.energy, cb.model_dump_json())
-                return JSONResponse({"status": "not_shared", "reason": decision.reason}, status_code=202)
-            signal_id = "sig-" + uuid.uuid4().hex
-            await conn.execute(
-                """INSERT INTO ocmw_signals (signal_id, ocmw_id, municipality_nis, kind, energy, netbeheerder,
-                                             source_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-                signal_id, ocmw_of(nis), nis, cb.type, cb.energy, sender, cb.event_id)
-        await conn.execute(
-            """INSERT INTO netbeheerder_callbacks (event_id, netbeheerder, type, ean, energy, body, case_id, signal_id)
-               VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)""",
-            cb.event_id, sender, cb.type, cb.ean, cb.energy, cb.model_dump_json(), case_id, signal_id)
-    log.info("netbeheerder callback stored", event_id=cb.event_id, type=cb.type, case_id=case_id,
-             signal_id=signal_id)
-    if signal_id is not None:
-        return JSONResponse({"status": "signal_created", "signal_id": signal_id}, status_code=202)
-    await forward(ctx.client, ctx.pool, cb, str(case_id))
+        sender = callbacks.sender_of(ctx.settings.netbeheerder_secrets, request.headers.get(TIMESTAMP_HEADER),
+                                     request.headers.get(SIGNATURE_HEADER), raw, now=time.time())
+        cb = callbacks.parse(raw, sender)
+        async with ctx.pool.acquire() as conn:
+            intake = await callbacks.record(conn, cb, await ctx.today())
+    except callbacks.CallbackRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    if intake.outcome == "duplicate":
+        return JSONResponse({"status": "duplicate", "event_id": cb.event_id}, status_code=200)
+    if intake.outcome == "not_shared":
+        return JSONResponse({"status": "not_shared", "reason": intake.reason}, status_code=202)
+    if intake.outcome == "signal_created":
+        return JSONResponse({"status": "signal_created", "signal_id": intake.signal_id}, status_code=202)
+    await callbacks.forward(ctx.client, ctx.pool, cb, str(intake.case_id))
     return JSONResponse({"status": "accepted", "event_id": cb.event_id}, status_code=202)
 
 

@@ -16,25 +16,21 @@ from api.case_documents import case_page, fbu_case, wait_opened
 from api.context import ApiContext, get_context, require
 from api.paging import fetch_page
 from api.steps import IdempotencyKey, add_step
-from api.updates import rpc_to_http
+from api.updates import Update, rpc_to_http
+from schemas.common import NoRuleSetError
 from schemas.events import StoredEvent
 from schemas.fbu import (
     CaseStatus,
-    CloseCase,
-    DeclareStableHousing,
-    DraftAgreement,
     FbuCaseInput,
     FbuCaseState,
     OpenFbuCase,
-    RecordRepayment,
-    RefuseSignature,
-    SignAgreement,
 )
-from schemas.fbu_rules import NoRuleSetError, check_eligibility, select_rule_set
-from vangnet import access_log, eventstore
-from vangnet.rulebook import load_fbu_rule_book
-from vangnet.tokens import Principal
-from vangnet.vault import ERASED
+from schemas.fbu_rules import check_eligibility, select_rule_set
+from vangnet.rulebooks.rulebook import load_fbu_rule_book
+from vangnet.security import access_log
+from vangnet.security.tokens import Principal
+from vangnet.security.vault import ERASED
+from vangnet.storage import eventstore
 from workflows.fbu_case import FbuCaseWorkflow
 
 router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
@@ -164,18 +160,17 @@ async def get_events(case_id: str, principal: Ocmw, ctx: Ctx) -> list[StoredEven
     return await eventstore.case_events(ctx.pool, case_id)
 
 
-def _step(name: str, model: type[BaseModel], summary: str, path: str, method: Literal["put", "post"] = "post"
-          ) -> None:
-    add_step(router, name=name, model=model, summary=summary, path=path, method=method,
-             principal=require("ocmw"), owner_check=owned_case)
+def _step(update: Update, summary: str, path: str, method: Literal["put", "post"] = "post") -> None:
+    add_step(router, update=update, summary=summary, path=path, method=method, principal=require("ocmw"),
+             owner_check=owned_case)
 
 
-_step("draft_agreement", DraftAgreement, "Draft or amend the agreement and its repayment plan", "agreement", "put")
-_step("sign", SignAgreement, "Record one party's signature", "signatures")
-_step("refuse", RefuseSignature, "Record that a party refuses to sign", "refusals")
-_step("record_repayment", RecordRepayment, "Record a repayment by the tenant", "repayments")
-_step("declare_stable_housing", DeclareStableHousing, "Declare a stable housing situation", "stable-housing")
-_step("close", CloseCase, "Close the case", "close")
+_step(FbuCaseWorkflow.draft_agreement, "Draft or amend the agreement and its repayment plan", "agreement", "put")
+_step(FbuCaseWorkflow.sign, "Record one party's signature", "signatures")
+_step(FbuCaseWorkflow.refuse, "Record that a party refuses to sign", "refusals")
+_step(FbuCaseWorkflow.record_repayment, "Record a repayment by the tenant", "repayments")
+_step(FbuCaseWorkflow.declare_stable_housing, "Declare a stable housing situation", "stable-housing")
+_step(FbuCaseWorkflow.close, "Close the case", "close")
 
 
 async def _parties(ctx: ApiContext, case_id: str, who: Principal, route: str, fields: list[str]

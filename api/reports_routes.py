@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.context import ApiContext, get_context, require
 from schemas.reports import EnergyReport, FbuReport
-from vangnet import reports
-from vangnet.tokens import Principal
+from vangnet.security.tokens import Principal
+from vangnet.services import reports
 
 router = APIRouter(prefix="/v1/reports", tags=["Reports"])
 Ctx = Annotated[ApiContext, Depends(get_context)]

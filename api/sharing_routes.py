@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.context import ApiContext, get_context, require
 from schemas.text import NoNul
-from vangnet import sharing
-from vangnet.sharing import Policy, PolicyIn
-from vangnet.tokens import Principal
+from vangnet.security import sharing
+from vangnet.security.sharing import Policy, PolicyIn
+from vangnet.security.tokens import Principal
 
 router = APIRouter(prefix="/v1", tags=["Data sharing"])
 Ctx = Annotated[ApiContext, Depends(get_context)]

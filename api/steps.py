@@ -5,15 +5,14 @@ No postponed annotations here: FastAPI must see the real dependency objects of e
 
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
 from fastapi import APIRouter, Depends, Header
-from pydantic import BaseModel
 
 from api.context import ApiContext, get_context
-from api.updates import run_update
-from schemas.fbu import StepResult
-from vangnet.tokens import Principal
+from api.updates import Update, run_update, step_name
+from schemas.common import StepResult
+from vangnet.security.tokens import Principal
 
 IdempotencyKey = Annotated[
     str | None,
@@ -27,16 +26,20 @@ STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def add_step(router: APIRouter, *, name: str, model: type[BaseModel], summary: str, path: str,
-             principal: Any, owner_check: OwnerCheck, method: Literal["put", "post"] = "post") -> None:
-    """Register ``{method} /cases/{case_id}/{path}`` that runs update ``name`` with a body of type ``model``."""
+def add_step(router: APIRouter, *, update: Update, summary: str, path: str, principal: Any,
+             owner_check: OwnerCheck, method: Literal["put", "post"] = "post") -> None:
+    """Register ``{method} /cases/{case_id}/{path}`` that runs the workflow's ``update`` method; its command type
+    (the body) and its name (the route's name) come from the method itself."""
+    hints = get_type_hints(update)
+    model = next(hint for arg, hint in hints.items() if arg != "return")
 
     async def handler(case_id: str, body: Any, who: Annotated[Principal, Depends(principal)],
                       ctx: Annotated[ApiContext, Depends(get_context)],
                       idempotency_key: IdempotencyKey = None) -> StepResult:
         await owner_check(ctx, who, case_id)
-        return await run_update(ctx.client, case_id, name, body, StepResult, idempotency_key)
+        result: StepResult = await run_update(ctx.client, case_id, update, body, idempotency_key)
+        return result
 
     handler.__annotations__["body"] = model
-    getattr(router, method)(f"/cases/{{case_id}}/{path}", response_model=StepResult, summary=summary, name=name,
-                            responses=STEP_RESPONSES)(handler)
+    getattr(router, method)(f"/cases/{{case_id}}/{path}", response_model=StepResult, summary=summary,
+                            name=step_name(update), responses=STEP_RESPONSES)(handler)

@@ -7,7 +7,8 @@ nothing to the case. Validator refusals map to 409 (step out of order) or 422 (b
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, cast
 
 import structlog
 from fastapi import HTTPException
@@ -15,25 +16,32 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
-T = TypeVar("T", bound=BaseModel)
+Update = UpdateMethodMultiParam[[Any, Any], Any]  # a workflow's ``@workflow.update`` method, one command
 log = structlog.get_logger(__name__)
 
 STATUS_FOR_TYPE = {"InvalidInput": 422, "StepOutOfOrder": 409}
 ENDED = "This case or claim has ended; no further steps are possible."
 
 
+def step_name(update: Update) -> str:
+    """The update's name: every workflow update is registered under its method's name (a test checks it)."""
+    return cast("Callable[..., Any]", update).__name__
+
+
 def update_id(name: str, idempotency_key: str | None) -> str:
     return f"{name}:{idempotency_key}" if idempotency_key else f"{name}:{uuid.uuid4()}"
 
 
-async def run_update(client: Client, workflow_id: str, name: str, arg: BaseModel, result_type: type[T],
-                     idempotency_key: str | None) -> T:
+async def run_update(client: Client, workflow_id: str, update: Update, arg: BaseModel,
+                     idempotency_key: str | None) -> Any:
+    """Run ``update`` (the workflow's method: its name and result type come from it) with ``arg``."""
+    name = step_name(update)
     handle = client.get_workflow_handle(workflow_id)
     structlog.contextvars.bind_contextvars(workflow_id=workflow_id)
     try:
-        result: Any = await handle.execute_update(name, arg, id=update_id(name, idempotency_key),
-                                                  result_type=result_type)
+        result: Any = await handle.execute_update(update, arg, id=update_id(name, idempotency_key))
         log.info("step applied", step=name, status=getattr(result, "status", None))
         return result
     except WorkflowUpdateFailedError as exc:

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.common import Deadline, StepResult, Strict
 from schemas.energy_rules import EnergyRuleBook
-from schemas.fbu import Deadline, StepResult, Strict
 from schemas.identifiers import Ean18, NationalNumber, NisCode
 from schemas.money import PositiveEuro
 from schemas.netbeheerder import Callback

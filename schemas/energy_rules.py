@@ -24,10 +24,10 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from schemas.common import Fraction, Frozen, NoRuleSetError
 from schemas.dated import check_contiguous, check_until, covers, select_covering
-from schemas.fbu_rules import Fraction, NoRuleSetError
 from schemas.money import PositiveEuro, round_cents
 
 EnergyCarrier = Literal["electricity", "gas"]
@@ -60,16 +60,11 @@ class NoEuroCreditError(ValueError):
     """The emergency credit asked for falls before credit was granted in euro (it was counted in kWh)."""
 
 
-class _Frozen(BaseModel):
-    # Frozen so a book handed to a workflow can never be edited in place; extra fields are refused so a typo in
-    # the operator's file fails at load instead of being silently ignored.
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
 
 # ---- the rule sets --------------------------------------------------------------------------------------------
 
 
-class EnergyRuleSet(_Frozen):
+class EnergyRuleSet(Frozen):
     """One dated version of the procedure, chosen by the date of the notice of default.
 
     ``valid_from`` and ``valid_until`` are inclusive; ``valid_until`` None means open-ended.
@@ -136,7 +131,7 @@ class EnergyRuleSet(_Frozen):
 # ---- emergency credit ---------------------------------------------------------------------------------------
 
 
-class EmergencyCreditPeriod(_Frozen):
+class EmergencyCreditPeriod(Frozen):
     """The emergency credit in euro granted on days from ``valid_from`` to ``valid_until`` (inclusive).
 
     With ``indexed`` the amounts are base amounts, multiplied by the ``credit_index`` factor of the year.
@@ -159,7 +154,7 @@ class EmergencyCreditPeriod(_Frozen):
         return f"emergency credit period from {self.valid_from.isoformat()}"
 
 
-class CreditIndex(_Frozen):
+class CreditIndex(Frozen):
     """The cumulative factor applied to the indexed base emergency credit during one calendar year."""
 
     year: int = Field(ge=2000, le=2200)
@@ -170,7 +165,7 @@ class CreditIndex(_Frozen):
 # ---- seasonal windows ---------------------------------------------------------------------------------------
 
 
-class SeasonalWindow(_Frozen):
+class SeasonalWindow(Frozen):
     """A window that recurs every year from one month-day to another, both inclusive.
 
     A window whose end month-day comes before its start month-day runs over New Year (1 December to end of
@@ -246,7 +241,7 @@ def next_window_start(window: SeasonalWindow, on: date) -> date:
 # ---- winter heating support ---------------------------------------------------------------------------------
 
 
-class ReimbursementRate(_Frozen):
+class ReimbursementRate(Frozen):
     """The share of the loaded top-ups the energy fund reimburses the OCMW for one winter."""
 
     winter_start_year: int = Field(ge=2000, le=2200, description="2022 is the winter 2022-2023.")
@@ -254,7 +249,7 @@ class ReimbursementRate(_Frozen):
     source: str = Field(min_length=1)
 
 
-class WinterSupportRules(_Frozen):
+class WinterSupportRules(Frozen):
     """Winter heating support (VR 2022-10-19): top-ups the OCMW loads on a prepayment meter, and its refund."""
 
     source: str = Field(min_length=1)
@@ -289,7 +284,7 @@ class WinterSupportRules(_Frozen):
 # ---- the book -----------------------------------------------------------------------------------------------
 
 
-class EnergyRuleBook(_Frozen):
+class EnergyRuleBook(Frozen):
     """All energy rule sets, credit periods, index factors, seasonal windows and winter support, validated whole.
 
     Rule sets and credit periods each follow each other without overlap or gap (only the last may be

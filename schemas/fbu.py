@@ -10,11 +10,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from schemas.common import Deadline, Strict
 from schemas.identifiers import Iban, NationalNumber, NisCode
 from schemas.money import Euro, PositiveEuro
-from schemas.text import NoNul
 
 Party = Literal["tenant", "landlord", "ocmw"]
 PARTIES: tuple[Party, ...] = ("tenant", "landlord", "ocmw")
@@ -36,11 +36,6 @@ PayoutKind = Literal["forfait", "tranche_1", "tranche_2"]
 PayoutStatus = Literal["claimed", "approved", "rejected", "paid"]
 ClaimKind = Literal["initial", "tranche_2"]
 
-
-class Strict(NoNul):
-    """Base of the API bodies: unknown fields refused, text stripped, no NUL characters."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 # ---- API bodies -------------------------------------------------------------------------------------------
@@ -199,10 +194,6 @@ class Payout(BaseModel):
     payment_id: str | None = None
 
 
-class Deadline(BaseModel):
-    kind: str
-    due_on: date
-
 
 class Refusal(BaseModel):
     party: Party
@@ -276,9 +267,3 @@ class ClaimStatusChanged(BaseModel):
     status: PayoutStatus
     payment_id: str | None = None
 
-
-class StepResult(BaseModel):
-    """What an update answers: the case (or claim) status after the step."""
-
-    status: str
-    message: str

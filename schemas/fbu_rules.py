@@ -14,13 +14,13 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from schemas.common import Fraction, Frozen, NoRuleSetError
 from schemas.dated import covers, select_covering
 from schemas.money import Euro, PositiveEuro, round_cents
 
 # A fraction in [0, 1] ("0.45" is 45%). Kept as Decimal so the percentages stay exact.
-Fraction = Annotated[Decimal, Field(ge=0, le=1, examples=["0.45"])]
 # A number of months of rent (the 2020 sets' 2 to 6 month bounds); never negative.
 Months = Annotated[Decimal, Field(ge=0, examples=["2"])]
 RentalMarket = Literal["private", "svk", "social"]
@@ -28,17 +28,9 @@ RentalMarket = Literal["private", "svk", "social"]
 _MONTHS_QUANTUM = Decimal("0.01")
 
 
-class NoRuleSetError(ValueError):
-    """No rule set covers the date: the book does not say what the fund paid or pays then."""
 
 
-class _Frozen(BaseModel):
-    # Frozen so a rule set handed to a workflow can never be edited in place; extra fields are refused so a
-    # typo in the operator's file ("tranche1_cap") fails at load instead of being silently ignored.
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FbuRuleSet(_Frozen):
+class FbuRuleSet(Frozen):
     """One dated version of the fund's rules, chosen by the date the signed agreement is submitted.
 
     ``valid_from`` and ``valid_until`` are inclusive; ``valid_until`` None means open-ended. A cap of None
@@ -98,7 +90,7 @@ class FbuRuleSet(_Frozen):
         return f"submitted from {self.valid_from.isoformat()} to {self.valid_until.isoformat()}"
 
 
-class LandlordPaymentCap(_Frozen):
+class LandlordPaymentCap(Frozen):
     """The indexed maximum of the OCMW's payment to the landlord, from ``valid_from`` until the next cap."""
 
     valid_from: date
@@ -106,7 +98,7 @@ class LandlordPaymentCap(_Frozen):
     source: str = Field(min_length=1)
 
 
-class FbuRuleBook(_Frozen):
+class FbuRuleBook(Frozen):
     """All FBU rule sets and the landlord-payment caps, validated as a whole when loaded.
 
     The sets must follow each other without overlap and without a gap, so that every submission date from the
@@ -161,7 +153,7 @@ class FbuRuleBook(_Frozen):
         return self
 
 
-class Eligibility(_Frozen):
+class Eligibility(Frozen):
     """Whether a case may be opened under a rule set, and if not, every reason in plain language."""
 
     rule_set_id: str
@@ -170,7 +162,7 @@ class Eligibility(_Frozen):
     arrears_months: Decimal = Field(description="Arrears divided by the monthly rent, rounded half-up.")
 
 
-class PayoutAmounts(_Frozen):
+class PayoutAmounts(Frozen):
     """What the fund pays the OCMW for one case under one rule set."""
 
     rule_set_id: str

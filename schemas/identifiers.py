@@ -267,3 +267,8 @@ def mask_iban(value: str) -> str:
         return "****"
     masked = number[:4] + "*" * (len(number) - 8) + number[-4:]
     return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
+
+
+def ocmw_of(municipality_nis: str) -> str:
+    """Each municipality has one OCMW; its id is derived from the NIS code (e.g. ocmw-44021 for Gent)."""
+    return f"ocmw-{municipality_nis}"

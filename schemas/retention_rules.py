@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from schemas.calendar import add_months
+from schemas.common import Frozen, NoRuleSetError
 from schemas.dated import check_contiguous, check_until, covers, select_covering
-from schemas.fbu_rules import NoRuleSetError
 
 CaseKind = Literal["fbu", "energy"]
 
@@ -25,11 +25,8 @@ class NoRetentionRuleSetError(NoRuleSetError):
     """No retention rule set covers the closing date: the operator must extend the book."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-class RetentionPeriod(_Frozen):
+class RetentionPeriod(Frozen):
     """A calendar period after the closing day; ``years=10`` keeps the data for ten full years."""
 
     years: int = Field(0, ge=0, le=100)
@@ -46,7 +43,7 @@ class RetentionPeriod(_Frozen):
         return ", ".join(parts) or "0 days"
 
 
-class RetentionRuleSet(_Frozen):
+class RetentionRuleSet(Frozen):
     id: str = Field(min_length=1, max_length=64, examples=["retention-2026"])
     valid_from: date
     valid_until: date | None = None
@@ -67,7 +64,7 @@ class RetentionRuleSet(_Frozen):
         return covers(self, on)
 
 
-class RetentionBook(_Frozen):
+class RetentionBook(Frozen):
     description: str = ""
     rule_sets: tuple[RetentionRuleSet, ...] = Field(min_length=1)
 

@@ -1,7 +1,7 @@
 """The limit for ``scripts/bench.py``: what the Temporal server of the stack does with workflows that do nothing.
 
 A worker in the benchmark process, on its own task queue, with the product worker's tuning
-(``worker.main.tuning``) and the product's client (``vangnet.temporal_client.connect``: same data converter and
+(``worker.main.tuning``) and the product's client (``vangnet.platform.temporal_client.connect``: same data converter and
 payload codec), runs no-op workflows and workflows of K empty activities against the stack's Temporal server.
 Every product figure is divided by these, measured minutes apart on the same machine, so a busy machine moves
 both and the ratio holds.
@@ -29,9 +29,9 @@ class LimitError(Exception):
 def product_settings(env: dict[str, str]) -> Any:
     """The settings the stack's worker sees: its environment only (its working directory has no ``.env``)."""
     try:
-        from vangnet.settings import Settings
+        from vangnet.platform.settings import Settings
     except Exception as exc:  # the product code may be mid-change in this working tree
-        raise LimitError(f"cannot import vangnet.settings ({type(exc).__name__}: {exc})") from exc
+        raise LimitError(f"cannot import vangnet.platform.settings ({type(exc).__name__}: {exc})") from exc
     with mock.patch.dict(os.environ, env, clear=True):
         return Settings(_env_file=None)
 
@@ -72,7 +72,7 @@ async def measure(env: dict[str, str], noops: int, step_workflows: int, steps: i
     from bench_workflows import Noop, Steps, nothing
     from temporalio.worker import Worker
 
-    from vangnet.temporal_client import connect
+    from vangnet.platform.temporal_client import connect
 
     settings = product_settings(env)
     tuning = product_tuning(settings)
@@ -124,7 +124,7 @@ async def _events_per_workflow(handles: list[Any], sample: int = 3) -> int | Non
 
 async def history_events(env: dict[str, str], workflow_ids: list[str]) -> int | None:
     """History events of these workflows together (one FBU lifecycle: the case and its two claims)."""
-    from vangnet.temporal_client import connect
+    from vangnet.platform.temporal_client import connect
 
     try:
         client = await connect(product_settings(env))

@@ -153,7 +153,7 @@ class LockWatch:
         self._task: asyncio.Task[None] | None = None
         self.error: str | None = None
         try:
-            from vangnet.projections import APPEND_LOCK
+            from vangnet.storage.projections import APPEND_LOCK
             self.key: int | None = int(APPEND_LOCK)
         except Exception:  # the product is changing under the harness
             self.key = None

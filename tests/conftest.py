@@ -31,12 +31,12 @@ from temporalio.worker import Worker
 from api.app import create_app
 from api.context import ApiContext
 from simulators.payments.app import create_app as create_payment_app
-from vangnet.codec import AesGcmCodec
-from vangnet.converter import data_converter
-from vangnet.db import migrate
-from vangnet.embedded import bin_path, start_postgres
-from vangnet.settings import Settings
-from vangnet.tokens import TokenVerifier, issue, jwks, load_or_create_key
+from vangnet.platform.converter import data_converter
+from vangnet.platform.settings import Settings
+from vangnet.security.codec import AesGcmCodec
+from vangnet.security.tokens import TokenVerifier, issue, jwks, load_or_create_key
+from vangnet.stack.embedded import bin_path, start_postgres
+from vangnet.storage.db import migrate
 from worker.main import activities_for, build_worker
 
 
@@ -261,7 +261,7 @@ async def ts_pool(pg_root: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture(scope="session")
 def rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An operator-editable copy of the FBU rule book; tests may rewrite it and must restore it."""
-    from vangnet.rulebook import DEFAULT_FBU_RULES
+    from vangnet.rulebooks.rulebook import DEFAULT_FBU_RULES
 
     path = tmp_path_factory.mktemp("rules") / "fbu.json"
     shutil.copy(DEFAULT_FBU_RULES, path)
@@ -273,7 +273,7 @@ async def stack(ts_env: WorkflowEnvironment, ts_pool: asyncpg.Pool, settings: Se
                 rules_file: Path) -> AsyncIterator[Stack]:
     """One worker and API for every time-skipping test. It lives for the whole run on purpose: on the
     time-skipping server, workflows left without a worker keep tasks pending and the shared clock stops."""
-    from vangnet.sharing import seed_demo
+    from vangnet.security.sharing import seed_demo
 
     await seed_demo(ts_pool)  # the data-sharing policies the flows need (tests of their absence add their own)
     async with make_stack(ts_env, ts_pool, settings.model_copy(update={"fbu_rules_file": rules_file})) as s:

@@ -18,11 +18,11 @@ from activities.energy import EnergyActivities
 from activities.events import EventActivities
 from activities.fbu import FbuActivities
 from activities.retention import RetentionActivities
-from vangnet import retention_schedule
-from vangnet.callbacks import run_forwarder
-from vangnet.db import create_pool
-from vangnet.settings import Settings
-from vangnet.temporal_client import connect
+from vangnet.platform.settings import Settings
+from vangnet.platform.temporal_client import connect
+from vangnet.services import retention_schedule
+from vangnet.services.callbacks import run_forwarder
+from vangnet.storage.db import create_pool
 from worker.sandbox import workflow_runner
 from workflows.energy_case import EnergyCaseWorkflow
 from workflows.fbu_case import FbuCaseWorkflow

@@ -5,8 +5,9 @@ Imported only by workflow modules; stdlib and temporalio only (schemas come thro
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -16,7 +17,10 @@ with workflow.unsafe.imports_passed_through():
     from schemas.calendar import brussels_date, brussels_midnight
     from schemas.events import AppendEvents, DomainEvent, EventData, StreamWriter
 
+from workflows.contracts import append_events
+
 T = TypeVar("T")
+A = TypeVar("A")
 # Workflows started on this code append through local activities (no server round trip per append; several events
 # of one step in one call) and record TopUpRequested; workflows started before keep the remote activities.
 EVENTS_V2 = "events-v2-local-appends"
@@ -56,7 +60,7 @@ async def emit(writer: StreamWriter, *bodies: EventData, at: datetime | None = N
     events = [writer.event(body, at or workflow.now()) for body in bodies]
     if local and v2():
         await workflow.execute_local_activity(
-            "append_events", AppendEvents(events=events), start_to_close_timeout=timedelta(seconds=30),
+            append_events, AppendEvents(events=events), start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY)
         return
     for event in events:  # the code these workflows started on: one remote activity per event
@@ -65,19 +69,26 @@ async def emit(writer: StreamWriter, *bodies: EventData, at: datetime | None = N
 
 async def _append_remote(event: DomainEvent) -> None:
     await workflow.execute_activity(
-        "append_events", AppendEvents(events=[event]), start_to_close_timeout=timedelta(seconds=30),
+        append_events, AppendEvents(events=[event]), start_to_close_timeout=timedelta(seconds=30),
         retry_policy=DB_RETRY)
 
 
-async def lookup(name: str, result_type: type[T], arg: Any = None) -> T:
+async def lookup(declaration: Callable[[A], Awaitable[T]], arg: A) -> T:
     """A quick read in the worker (rule book, calendar): a local activity, or a remote one on the old path."""
-    args = [] if arg is None else [arg]
     if v2():
         return await workflow.execute_local_activity(
-            name, args=args, result_type=result_type, start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=DB_RETRY)
+            declaration, arg, start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
     return await workflow.execute_activity(
-        name, args=args, result_type=result_type, start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
+        declaration, arg, start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
+
+
+async def read_book(declaration: Callable[[], Awaitable[T]]) -> T:
+    """``lookup`` for a read without an argument (a whole rule book)."""
+    if v2():
+        return await workflow.execute_local_activity(
+            declaration, start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
+    return await workflow.execute_activity(
+        declaration, start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
 
 
 def v2() -> bool:

@@ -17,9 +17,9 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from schemas.common import Deadline, StepResult
     from schemas.energy import (
         CloseEnergyCase,
-        Deadline,
         Disconnection,
         EnergyCaseInput,
         EnergyCaseState,
@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         LacAdvice,
         LacRequest,
         PrepaymentRequest,
-        StepResult,
         SupplierEvent,
         WinterSupport,
         WinterSupportApplication,
@@ -84,7 +83,8 @@ with workflow.unsafe.imports_passed_through():
 import contextlib
 
 from workflows import energy_deadlines
-from workflows.common import HTTP_RETRY, emit, invalid, lookup, out_of_order, today, until, v2
+from workflows.common import HTTP_RETRY, emit, invalid, out_of_order, read_book, today, until, v2
+from workflows.contracts import load_energy_rule_book, netbeheerder_request
 
 SEEN_KEPT = 500  # callback ids remembered across continue-as-new (the API's table is the durable dedupe)
 MAX_STEPS_PER_RUN = 400  # well below the 2,000-update limit; continue-as-new before
@@ -154,7 +154,7 @@ class EnergyCaseWorkflow:
     async def _open(self) -> None:
         inp = self._inp
         if self._book is None:  # the API passes the book it validated the opening with; older starts did not
-            self._book = await lookup("load_energy_rule_book", EnergyRuleBook)
+            self._book = await read_book(load_energy_rule_book)
         rules = select_energy_rule_set(self._book, inp.notice_of_default_on)
         ends = inp.notice_of_default_on + timedelta(days=rules.notice_period_days)
         self._state = EnergyCaseState(
@@ -553,7 +553,7 @@ class EnergyCaseWorkflow:
         s = self._s
         self._request_seq += 1
         await workflow.execute_activity(
-            "netbeheerder_request",
+            netbeheerder_request,
             NetbeheerderRequest(
                 idempotency_key=f"{s.case_id}:{purpose}:{self._request_seq}", type=kind,
                 ean=s.ean, energy=s.energy, netbeheerder=s.netbeheerder, params=params,

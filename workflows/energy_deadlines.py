@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from schemas.energy import Deadline, EnergyCaseState
+from schemas.common import Deadline
+from schemas.energy import EnergyCaseState
 from schemas.energy_rules import EnergyRuleBook, select_energy_rule_set
 
 

@@ -19,6 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import RuleSetQuery, WorkingDaysQuery
     from schemas.calendar import add_months
+    from schemas.common import Deadline, StepResult
     from schemas.events import CaseClosed, EventData, StreamWriter
     from schemas.fbu import (
         PARTIES,
@@ -28,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         ClaimStatusChanged,
         CloseCase,
         ClosingReason,
-        Deadline,
         DeclareStableHousing,
         DraftAgreement,
         FbuCaseInput,
@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         Repayment,
         SignAgreement,
         Signature,
-        StepResult,
     )
     from schemas.fbu_events import (
         AgreementAmended,
@@ -65,7 +64,8 @@ import contextlib
 
 from workflows import fbu_plan
 from workflows.common import emit, invalid, lookup, out_of_order, today, until, v2
-from workflows.fbu_claim import FbuClaimWorkflow
+from workflows.contracts import add_working_days, fbu_rule_set_on
+from workflows.fbu_claim import ClaimingCase, FbuClaimWorkflow
 
 ACTIVE = ("in_force", "plan_breached", "stable_housing")
 # An input sanity bound, not a rule of the fund: a plan has at most 120 instalments (monthly, 10 years), so a last
@@ -75,7 +75,7 @@ PLAN_HORIZON_YEARS = 15
 
 
 @workflow.defn(name="FbuCase")
-class FbuCaseWorkflow:
+class FbuCaseWorkflow(ClaimingCase):
     @workflow.init
     def __init__(self, inp: FbuCaseInput) -> None:
         self._inp = inp
@@ -337,7 +337,7 @@ class FbuCaseWorkflow:
         s.rule_set_id = rules.id
         self._initial_claimed = True
         amounts = compute_payouts(rules, s.arrears_amount)
-        landlord_due = await lookup("add_working_days", date, WorkingDaysQuery(
+        landlord_due = await lookup(add_working_days, WorkingDaysQuery(
             start=s.agreement.in_force_on or on, days=rules.landlord_payment_working_days))
         self._landlord_payment_due = landlord_due
         await self._start_claim("initial", [
@@ -482,7 +482,7 @@ class FbuCaseWorkflow:
         return s
 
     async def _rule_set_on(self, on: date) -> FbuRuleSet:
-        return await lookup("fbu_rule_set_on", FbuRuleSet, RuleSetQuery(on=on))
+        return await lookup(fbu_rule_set_on, RuleSetQuery(on=on))
 
     async def _emit(self, *bodies: EventData) -> None:
         await emit(self._writer, *bodies)

@@ -15,20 +15,23 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.activities import PaymentReceipt, PaymentRequest
+    from schemas.activities import PaymentRequest
+    from schemas.common import StepResult
     from schemas.events import StreamWriter
-    from schemas.fbu import (
-        ClaimDecision,
-        ClaimPayout,
-        ClaimState,
-        ClaimStatusChanged,
-        FbuClaimInput,
-        ResubmitClaim,
-        StepResult,
-    )
+    from schemas.fbu import ClaimDecision, ClaimPayout, ClaimState, ClaimStatusChanged, FbuClaimInput, ResubmitClaim
     from schemas.fbu_events import ClaimApproved, ClaimRejected, ClaimSubmitted, PayoutLine, PayoutPaid
 
 from workflows.common import HTTP_RETRY, emit, invalid, out_of_order, today
+from workflows.contracts import pay_claim
+
+
+class ClaimingCase:
+    """What a claim tells the case that started it. The FBU case implements this signal; the claim sends it
+    through this declaration (it cannot import the case, which imports the claim to start it)."""
+
+    @workflow.signal(name="claim_status")
+    def claim_status(self, change: ClaimStatusChanged) -> None:
+        raise NotImplementedError("declaration: FbuCaseWorkflow.claim_status implements it")
 
 
 @workflow.defn(name="FbuClaim")
@@ -61,15 +64,14 @@ class FbuClaimWorkflow:
             await self._submit(comment=None)
         await workflow.wait_condition(lambda: self._state.status == "approved")
         async with self._lock:
-            receipt: PaymentReceipt = await workflow.execute_activity(
-                "pay_claim",
+            receipt = await workflow.execute_activity(
+                pay_claim,
                 PaymentRequest(
                     idempotency_key=f"fbu-claim:{inp.claim_id}",
                     amount=self._state.amount,
                     beneficiary=inp.ocmw_id,
                     reference=f"FBU {inp.case_id} {inp.claim_kind}",
                 ),
-                result_type=PaymentReceipt,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=HTTP_RETRY,
             )
@@ -98,7 +100,7 @@ class FbuClaimWorkflow:
         case = workflow.get_external_workflow_handle(self._inp.case_id)
         try:
             await case.signal(
-                "claim_status",
+                ClaimingCase.claim_status,
                 ClaimStatusChanged(claim_id=self._inp.claim_id, status=self._state.status,
                                    payment_id=self._state.payment_id),
             )

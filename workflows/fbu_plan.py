@@ -11,15 +11,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from schemas.fbu import (
-    Deadline,
-    FbuCaseState,
-    InstalmentProgress,
-    InstalmentStatus,
-    PlanItem,
-    PlanProgress,
-    Repayment,
-)
+from schemas.common import Deadline
+from schemas.fbu import FbuCaseState, InstalmentProgress, InstalmentStatus, PlanItem, PlanProgress, Repayment
 
 
 def paid_by(repayments: Sequence[Repayment], day: date) -> Decimal:

@@ -1,6 +1,6 @@
 """The retention job: erase the personal data whose retention period is over (domain.md §3).
 
-Started every night by a Temporal Schedule (``vangnet.retention_schedule``) or by ``vangnet retention run``.
+Started every night by a Temporal Schedule (``vangnet.services.retention_schedule``) or by ``vangnet retention run``.
 It pages through the expired subjects in batches; every erasure is checked again and recorded in the event log
 by the activity, so a retried or overlapping run erases nothing twice. Progress is a query.
 """
@@ -12,9 +12,10 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.retention import EraseExpired, ExpiredSubject, FindExpired, RetentionProgress, RetentionSweepInput
+    from schemas.retention import EraseExpired, FindExpired, RetentionProgress, RetentionSweepInput
 
 from workflows.common import DB_RETRY, invalid, today
+from workflows.contracts import erase_expired_personal_data, find_expired_personal_data
 
 ACTIVITY_TIMEOUT = timedelta(minutes=5)
 
@@ -38,9 +39,9 @@ class RetentionSweepWorkflow:
         p = self._progress
         p.as_of, p.started_at = as_of, p.started_at or workflow.now()
         while True:
-            batch: list[ExpiredSubject] = await workflow.execute_activity(
-                "find_expired_personal_data", FindExpired(as_of=as_of, limit=inp.batch_size),
-                result_type=list[ExpiredSubject], start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY)
+            batch = await workflow.execute_activity(
+                find_expired_personal_data, FindExpired(as_of=as_of, limit=inp.batch_size),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY)
             p.found += len(batch)
             p.rule_sets = sorted(set(p.rule_sets) | {s.rule_set_id for s in batch})
             if inp.dry_run:
@@ -48,10 +49,10 @@ class RetentionSweepWorkflow:
                 break
             if not batch:
                 break
-            erased: int = await workflow.execute_activity(
-                "erase_expired_personal_data",
+            erased = await workflow.execute_activity(
+                erase_expired_personal_data,
                 EraseExpired(as_of=as_of, at=workflow.now(), subject_ids=[s.subject_id for s in batch]),
-                result_type=int, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY)
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=DB_RETRY)
             p.erased += erased
             p.batches += 1
             if len(batch) < inp.batch_size or erased == 0:

@@ -23,8 +23,8 @@ from api.context import ApiContext
 from tests.conftest import TEST_CODEC, Stack, free_port, make_stack
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver
-from vangnet.converter import data_converter
-from vangnet.tokens import TokenVerifier, jwks, load_or_create_key
+from vangnet.platform.converter import data_converter
+from vangnet.security.tokens import TokenVerifier, jwks, load_or_create_key
 
 pytestmark = pytest.mark.integration
 

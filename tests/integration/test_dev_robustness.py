@@ -23,7 +23,7 @@ from tests.integration.helpers import (
     stop_and_check,
     workspace,
 )
-from vangnet.embedded import HANDLES_FILE, forget_dead_handles, port_in_use
+from vangnet.stack.embedded import HANDLES_FILE, forget_dead_handles, port_in_use
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ctrl_c_reaches_children")]
 

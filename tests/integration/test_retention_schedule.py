@@ -17,8 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.retention import RetentionProgress
 from tests.conftest import eventually, make_stack
 from tests.fbu_helpers import Driver, ok
-from vangnet import retention_schedule
-from vangnet.settings import Settings
+from vangnet.platform.settings import Settings
+from vangnet.services import retention_schedule
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import create_database
 from tests.integration.helpers import assert_one_line_error
-from vangnet.vault import Vault, erase
+from vangnet.security.vault import Vault, erase
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.calendar import BRUSSELS, add_days, add_months, brussels_date, brussels_midnight
-from vangnet.working_days import add_working_days, is_working_day
+from vangnet.rulebooks.working_days import add_working_days, is_working_day
 
 
 def test_brussels_date_around_midnight() -> None:

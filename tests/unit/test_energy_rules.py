@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from schemas.common import NoRuleSetError
 from schemas.energy_rules import (
     EnergyRuleBook,
     EnergyRuleSet,
@@ -37,8 +38,7 @@ from schemas.energy_rules import (
     window_end,
     winter_ban_ends,
 )
-from schemas.fbu_rules import NoRuleSetError
-from vangnet.rulebook import (
+from vangnet.rulebooks.rulebook import (
     DEFAULT_ENERGY_RULES,
     RuleBookError,
     clear_energy_cache,

@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from schemas.common import NoRuleSetError
 from schemas.fbu_rules import (
     Eligibility,
     FbuRuleBook,
     FbuRuleSet,
-    NoRuleSetError,
     check_eligibility,
     compute_payouts,
     landlord_payment_cap_on,
@@ -26,7 +26,7 @@ from schemas.fbu_rules import (
     select_rule_set,
     tranche_amount,
 )
-from vangnet.rulebook import DEFAULT_FBU_RULES, RuleBookError, clear_cache, load_fbu_rule_book
+from vangnet.rulebooks.rulebook import DEFAULT_FBU_RULES, RuleBookError, clear_cache, load_fbu_rule_book
 
 D = Decimal
 

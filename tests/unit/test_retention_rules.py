@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.retention_rules import NoRetentionRuleSetError, RetentionBook, RetentionPeriod
-from vangnet.rulebook import RuleBookError, load_retention_book
+from vangnet.rulebooks.rulebook import RuleBookError, load_retention_book
 
 
 def book(*rule_sets: dict[str, object]) -> RetentionBook:

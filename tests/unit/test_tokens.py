@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from tests.conftest import LiveServer, serve_in_thread
-from vangnet.tokens import TokenError, TokenVerifier, issue, jwks, key_id
+from vangnet.security.tokens import TokenError, TokenVerifier, issue, jwks, key_id
 
 ISSUER, AUDIENCE = "https://idp.example.test", "vangnet"
 

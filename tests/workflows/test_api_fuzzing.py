@@ -46,7 +46,7 @@ from tests.conftest import Stack, eventually, make_stack, time_skipping_server
 from tests.energy_helpers import EnergyDriver
 from tests.energy_helpers import open_body as energy_open_body
 from tests.fbu_helpers import OCMW, Driver, agreement_body
-from vangnet.settings import Settings
+from vangnet.platform.settings import Settings
 
 ST = Path(sys.executable).with_name("st")
 SEED = int(os.environ.get("VANGNET_FUZZ_SEED", "20261123"))
@@ -81,7 +81,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def fuzz_stack(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Stack]:
     """A worker and the API over real HTTP on this module's server and database (``pool`` is per module)."""
-    from vangnet.sharing import seed_demo
+    from vangnet.security.sharing import seed_demo
 
     await seed_demo(pool)
     # No write rate limit to speak of: a caller's thousand-odd writes would otherwise mostly answer 429 and leave

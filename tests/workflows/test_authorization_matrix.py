@@ -37,7 +37,7 @@ from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver, callback
 from tests.energy_helpers import open_body as energy_open_body
 from tests.fbu_helpers import OCMW, OTHER_OCMW, Driver, agreement_body, open_body
-from vangnet import sharing
+from vangnet.security import sharing
 
 # ---- who calls ----------------------------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from typing import Any
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver, ok
-from vangnet import retention
-from vangnet.vault import erase
+from vangnet.security.vault import erase
+from vangnet.services import retention
 
 
 async def subjects_of_case(pool: Any, case_id: str) -> list[str]:
@@ -71,8 +71,8 @@ async def test_erase_command_on_a_real_database(pg_root: str) -> None:
     import asyncpg
 
     from tests.conftest import create_database
-    from vangnet.codec import new_key
-    from vangnet.vault import Vault
+    from vangnet.security.codec import new_key
+    from vangnet.security.vault import Vault
 
     dsn = await create_database(pg_root)
     conn = await asyncpg.connect(dsn)

@@ -28,10 +28,11 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.fbu import ClaimDecision, ClaimPayout, ClaimState, FbuClaimInput, StepResult
+from schemas.common import StepResult
+from schemas.fbu import ClaimDecision, ClaimPayout, ClaimState, FbuClaimInput
 from simulators.payments.app import create_app as create_payment_app
 from tests.conftest import LiveServer, running_worker, serve_in_thread, time_skipping_server
-from vangnet.settings import Settings
+from vangnet.platform.settings import Settings
 from workflows.fbu_claim import FbuClaimWorkflow
 
 FORFAIT = Decimal("422.00")

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver, ok
-from vangnet.logging import configure_logging
+from vangnet.platform.logging import configure_logging
 
 PERSONAL = ["Eloïse", "Janssens", "85073003328", "85.07.30-033.28", "BE71096123456769", "BE71 0961 2345 6769",
             "BE68539007547034", "Immo De Smet", "Sint-Pietersnieuwstraat", "Samira", "Benali", "Brugsesteenweg"]

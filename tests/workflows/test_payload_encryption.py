@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver
-from vangnet.codec import AesGcmCodec, CodecKeyError
+from vangnet.security.codec import AesGcmCodec, CodecKeyError
 from workflows.common import EVENTS_V2
 
 PLAINTEXT = [b"Eloi", b"Janssens", b"85073003328", b"BE71096123456769", b"BE68539007547034", b"Samira",

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from tests.conftest import Stack, eventually
 from tests.fbu_helpers import Driver
-from vangnet import projections
-from vangnet.eventstore import APPEND_LOCK
+from vangnet.storage import projections
+from vangnet.storage.eventstore import APPEND_LOCK
 
 
 async def test_rebuild_reproduces_the_live_read_models(stack: Stack) -> None:

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.conftest import TEST_CODEC
-from vangnet.converter import data_converter
+from vangnet.platform.converter import data_converter
 from worker.main import WORKFLOWS
 from worker.sandbox import workflow_runner
 

@@ -21,7 +21,7 @@ from schemas.retention import RetentionProgress, RetentionSweepInput
 from tests.conftest import Stack, make_stack
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver, ok
-from vangnet.settings import Settings
+from vangnet.platform.settings import Settings
 
 RULES = {"rule_sets": [{"id": "retention-test", "valid_from": "2018-05-25", "source": "test periods",
                         "periods": {"fbu": {"days": 2}, "energy": {"days": 1}}}]}

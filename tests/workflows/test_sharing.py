@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver, callback
 from tests.fbu_helpers import Driver, ok
-from vangnet import sharing
+from vangnet.security import sharing
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from schemas.calendar import brussels_date
-from vangnet.simulate import ScenarioError, load_scenario, resolve_days, run_scenario
+from vangnet.stack.rehearsal import ScenarioError, load_scenario, resolve_days, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

@@ -19,8 +19,8 @@ from schemas.events import CaseClosed, DomainEvent, EventData, StreamWriter
 from tests.conftest import Stack
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver
-from vangnet import eventstore
-from vangnet.projections import stored_event
+from vangnet.storage import eventstore
+from vangnet.storage.projections import stored_event
 
 
 def _subclasses(cls: type[EventData]) -> set[type[EventData]]:

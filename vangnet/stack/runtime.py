@@ -8,11 +8,11 @@ from pathlib import Path
 import asyncpg
 
 from api.context import ApiContext
-from vangnet.db import create_pool
-from vangnet.embedded import DATABASE
-from vangnet.settings import Settings
-from vangnet.temporal_client import connect
-from vangnet.tokens import TokenVerifier, load_or_create_key
+from vangnet.platform.settings import Settings
+from vangnet.platform.temporal_client import connect
+from vangnet.security.tokens import TokenVerifier, load_or_create_key
+from vangnet.stack.embedded import DATABASE
+from vangnet.storage.db import create_pool
 
 
 class ConfigError(RuntimeError):

@@ -6,8 +6,8 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from vangnet.converter import codec_for, data_converter
-from vangnet.settings import Settings
+from vangnet.platform.converter import codec_for, data_converter
+from vangnet.platform.settings import Settings
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:

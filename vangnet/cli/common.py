@@ -1,16 +1,25 @@
-"""Helpers every ``vangnet`` command shares: one-line failures, the guarded runner, settings, date options."""
+"""Helpers every ``vangnet`` command shares: one-line failures, the guarded runner, settings, dates, a connection."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import asyncpg
 import typer
 
-from vangnet.settings import Settings, get_settings
+from vangnet.platform.logging import configure_logging
+from vangnet.platform.settings import Settings, get_settings
+from vangnet.rulebooks.rulebook import RuleBookError
+from vangnet.security.tokens import TokenError
+from vangnet.services.retention_schedule import ScheduleConfigError
+from vangnet.stack.embedded import EmbeddedError
+from vangnet.stack.runtime import ConfigError, check_database, database_url
+from vangnet.storage.db import MigrationError
 
 T = TypeVar("T")
 
@@ -22,13 +31,6 @@ def fail(message: str) -> typer.Exit:
 
 def guarded(fn: Callable[[], T]) -> T:
     """Run a command body; known failures become one clear line, Ctrl-C a quiet exit."""
-    from vangnet.db import MigrationError
-    from vangnet.embedded import EmbeddedError
-    from vangnet.retention_schedule import ScheduleConfigError
-    from vangnet.rulebook import RuleBookError
-    from vangnet.runtime import ConfigError
-    from vangnet.tokens import TokenError
-
     try:
         return fn()
     except KeyboardInterrupt:
@@ -60,16 +62,30 @@ def run_client_command(fn: Callable[[], object]) -> NoReturn:
     os._exit(code)
 
 
-def _setup(console: bool = False) -> Settings:
-    from vangnet.logging import configure_logging
-
+def setup(console: bool = False) -> Settings:
+    """The settings, with logging configured for a command (``console`` for a person at a terminal)."""
     settings = get_settings()
     configure_logging("console" if console else settings.log_format, settings.log_level)
     return settings
 
 
-def _parse_date(value: str, what: str) -> date:
+def parse_date(value: str, what: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise fail(f"{what} must be a date like 2026-11-23, not '{value}'") from None
+
+
+def with_db(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None:
+    """Run ``work`` with one connection to the configured database (checked first, closed after)."""
+
+    async def run() -> None:
+        url = database_url(settings)
+        await check_database(url)
+        conn = await asyncpg.connect(url)
+        try:
+            await work(conn)
+        finally:
+            await conn.close()
+
+    guarded(lambda: asyncio.run(run()))

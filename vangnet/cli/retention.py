@@ -10,13 +10,18 @@ from typing import Annotated, Any
 
 import typer
 
-from vangnet.cli_common import _parse_date, _setup, fail, guarded, run_client_command
+from schemas.calendar import brussels_date
+from schemas.retention import RetentionProgress, RetentionSweepInput
+from schemas.retention_rules import NoRetentionRuleSetError
+from vangnet.cli.common import fail, guarded, parse_date, run_client_command, setup
+from vangnet.platform.temporal_client import connect
+from vangnet.rulebooks.rulebook import load_retention_book
+from vangnet.services import retention_schedule
 
 retention_app = typer.Typer(help="Erase personal data whose retention period is over.", no_args_is_help=True)
 
 
 async def _client(settings: Any) -> Any:
-    from vangnet.temporal_client import connect
 
     try:
         return await connect(settings)
@@ -33,12 +38,10 @@ def run(
     batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Subjects erased per activity.")] = 200,
 ) -> None:
     """Run the retention job now (the same workflow the nightly Schedule starts) and wait for it."""
-    settings = _setup()
-    day = _parse_date(as_of, "--as-of") if as_of else None
+    settings = setup()
+    day = parse_date(as_of, "--as-of") if as_of else None
 
     async def work() -> None:
-        from schemas.calendar import brussels_date
-        from schemas.retention import RetentionProgress, RetentionSweepInput
 
         if day is not None and day > brussels_date(datetime.now(UTC)):
             raise fail(f"--as-of {day} is in the future: erasing data before its retention period ends is refused")
@@ -68,10 +71,9 @@ def run(
 @retention_app.command("schedule")
 def schedule() -> None:
     """Create or update the nightly retention Schedule from the settings, and show its next runs."""
-    settings = _setup()
+    settings = setup()
 
     async def work() -> None:
-        from vangnet import retention_schedule
 
         client = await _client(settings)
         ensured = await retention_schedule.ensure(client, settings, settings.temporal_task_queue)
@@ -92,18 +94,16 @@ def rules(
     = None,
 ) -> None:
     """Print the retention rule sets, or the one in force for a case closed on a day with its due dates."""
-    settings = _setup()
+    settings = setup()
 
     def work() -> None:
-        from schemas.retention_rules import NoRetentionRuleSetError
-        from vangnet.rulebook import load_retention_book
 
         book = load_retention_book(settings.retention_rules_file)
         if closed_on is None:
             for rs in book.rule_sets:
                 typer.echo(json.dumps(rs.model_dump(mode="json"), ensure_ascii=False))
             return
-        day = _parse_date(closed_on, "--closed-on")
+        day = parse_date(closed_on, "--closed-on")
         try:
             rs = book.select(day)
         except NoRetentionRuleSetError as exc:

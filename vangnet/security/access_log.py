@@ -8,7 +8,7 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel
 
-from vangnet.tokens import Principal
+from vangnet.security.tokens import Principal
 
 
 class AccessEntry(BaseModel):

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import asyncpg
 
 from schemas.events import DomainEvent, StoredEvent
-from vangnet import projections
-from vangnet.projections import APPEND_LOCK, stored_event
+from vangnet.storage import projections
+from vangnet.storage.projections import APPEND_LOCK, stored_event
 
 __all__ = ["APPEND_LOCK", "StreamConflictError", "append", "case_events"]
 

@@ -32,7 +32,7 @@ from schemas.fbu_events import (
     StableHousingProposed,
 )
 from schemas.fbu_rules import FbuRuleBook, FbuRuleSet
-from vangnet.working_days import add_working_days
+from vangnet.rulebooks.working_days import add_working_days
 from workflows import fbu_plan
 
 

@@ -26,7 +26,7 @@ from temporalio.common import RetryPolicy
 from temporalio.service import RPCError
 
 from schemas.retention import RetentionSweepInput
-from vangnet.settings import Settings
+from vangnet.platform.settings import Settings
 
 SCHEDULE_ID = "vangnet-retention"
 WORKFLOW_ID = "retention-sweep"

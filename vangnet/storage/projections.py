@@ -39,7 +39,7 @@ from schemas.fbu_events import (
     StableHousingDeclared,
 )
 from schemas.retention import PersonalDataErased
-from vangnet import energy_document, fbu_document
+from vangnet.storage import energy_document, fbu_document
 
 PROJECTOR = "fbu-read-models"
 APPEND_LOCK = 7_240_002  # serialises appends and projection, so positions become visible in order

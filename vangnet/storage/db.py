@@ -1,6 +1,6 @@
 """PostgreSQL access: connection pools and the versioned migration runner.
 
-Migrations are the numbered ``*.sql`` files in ``vangnet/migrations``. Each applied file's checksum is stored;
+Migrations are the numbered ``*.sql`` files in ``vangnet/storage/migrations``. Each applied file's checksum is stored;
 a released migration that was edited afterwards stops ``vangnet migrate`` instead of silently diverging.
 """
 
@@ -32,7 +32,7 @@ class Migration:
 
 def packaged_migrations() -> list[Migration]:
     found: list[Migration] = []
-    for entry in resources.files("vangnet.migrations").iterdir():
+    for entry in resources.files("vangnet.storage.migrations").iterdir():
         if not entry.name.endswith(".sql"):
             continue
         number, _, rest = entry.name.partition("_")

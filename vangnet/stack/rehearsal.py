@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -25,18 +26,23 @@ import asyncpg
 import httpx
 import uvicorn
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.context import ApiContext
 from schemas.calendar import brussels_date, brussels_midnight
 from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from vangnet.codec import new_key
-from vangnet.converter import data_converter
-from vangnet.db import migrate
-from vangnet.embedded import bin_path, start_postgres
-from vangnet.settings import Settings
-from vangnet.sharing import seed_demo
-from vangnet.tokens import TokenVerifier, issue, jwks, load_or_create_key
+from simulators.netbeheerder.app import create_app as create_netbeheerder_app
+from simulators.payments.app import create_app as create_payment_app
+from vangnet.platform.converter import data_converter
+from vangnet.platform.settings import Settings
+from vangnet.security.codec import new_key
+from vangnet.security.sharing import seed_demo
+from vangnet.security.tokens import TokenVerifier, issue, jwks, load_or_create_key
+from vangnet.stack.embedded import bin_path, start_postgres
+from vangnet.storage.db import migrate
+from worker.main import activities_for, build_worker
 
 DAY_REF = re.compile(r"^\{day:(\d+)\}$")
 STEP_HOUR = timedelta(hours=9)  # steps happen at 09:00 Brussels on their day
@@ -212,12 +218,6 @@ class _Run:
 async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys.stdout,
                        progress: Callable[[str], None] | None = None, histories: Path | None = None) -> int:
     """Run a scenario; return the process exit status (0 = every step did what it should)."""
-    from temporalio.testing import WorkflowEnvironment
-
-    from simulators.netbeheerder.app import create_app as create_netbeheerder_app
-    from simulators.payments.app import create_app as create_payment_app
-    from worker.main import activities_for, build_worker
-
     say = progress or (lambda _msg: None)
     today = brussels_date(datetime.now(UTC))
     if start is not None and start < today:
@@ -316,8 +316,6 @@ async def _save_histories(client: Any, pool: asyncpg.Pool, folder: Path) -> None
 
 def quiet_runtime() -> Any:
     """A Temporal runtime that keeps the SDK core's warnings off the rehearsal's output."""
-    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-
     return Runtime(telemetry=TelemetryConfig(
         logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
 
@@ -340,8 +338,6 @@ async def _advance_to(env: Any, target: datetime) -> None:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -1,0 +1,1 @@
+"""Platform plumbing every process needs: settings, structured logging, the Temporal client and its converter."""

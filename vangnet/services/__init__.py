@@ -1,0 +1,1 @@
+"""Domain services that the API and the worker share: callback intake, reports, retention and its schedule."""
