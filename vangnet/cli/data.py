@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 
-from vangnet.cli.common import fail, guarded, setup, with_db
+from vangnet.cli.common import fail, setup, with_db
 from vangnet.services import retention
-from vangnet.stack.runtime import check_database, database_url
 from vangnet.storage import projections
 
 commands = typer.Typer()
@@ -31,8 +28,6 @@ def erase(
     settings = setup()
 
     async def work(conn: Any) -> None:
-
-
         found = await retention.subjects(conn, case_id=case, subject_ids=[subject] if subject else None,
                                          include_erased=True)
         if not found:
@@ -51,23 +46,15 @@ def projections_rebuild() -> None:
     """Replay the whole event log into fresh read models."""
     settings = setup()
 
-    async def run() -> None:
+    async def work(conn: Any) -> None:
+        total = await conn.fetchval("SELECT count(*) FROM domain_events")
+        start = time.monotonic()
 
+        def progress(n: int) -> None:
+            typer.echo(f"\rreplayed {n}/{total} events", nl=False, err=True)
 
-        url = database_url(settings)
-        await check_database(url)
-        conn = await asyncpg.connect(url)
-        try:
-            total = await conn.fetchval("SELECT count(*) FROM domain_events")
-            start = time.monotonic()
+        n = await projections.rebuild(conn, progress)
+        typer.echo(f"\nrebuilt {', '.join(projections.TABLES)} from {n} events in "
+                   f"{time.monotonic() - start:.1f} s", err=True)
 
-            def progress(n: int) -> None:
-                typer.echo(f"\rreplayed {n}/{total} events", nl=False, err=True)
-
-            n = await projections.rebuild(conn, progress)
-            typer.echo(f"\nrebuilt {', '.join(projections.TABLES)} from {n} events in "
-                       f"{time.monotonic() - start:.1f} s", err=True)
-        finally:
-            await conn.close()
-
-    guarded(lambda: asyncio.run(run()))
+    with_db(settings, work)

@@ -27,7 +27,6 @@ def token(
     settings = get_settings()
 
     def run() -> None:
-
         if settings.token_jwks_url:
             raise TokenError("an external identity provider is configured; get tokens from it")
         key = load_or_create_key(settings.key_file)
@@ -46,7 +45,6 @@ def rewrap_keys(
     settings = setup()
 
     async def work(conn: Any) -> None:
-
         vault = vault_for(settings)
         before = await vault.master_key_use(conn)
         total = 0

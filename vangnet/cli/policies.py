@@ -41,7 +41,6 @@ def policies_seed_demo() -> None:
     settings = setup()
 
     async def work(conn: Any) -> None:
-
         n = await seed_demo(conn)
         typer.echo(f"demo data-sharing policies recorded: {n}" if n else "policies exist already; nothing seeded",
                    err=True)
@@ -69,8 +68,6 @@ def policies_add(
         raise fail(f"the policy is not valid, nothing was recorded: {problems}") from None
 
     async def work(conn: Any) -> None:
-
-
         added = await add_policy(conn, policy, f"cli:{getpass.getuser()}")
         typer.echo(added.model_dump_json())
 
@@ -90,7 +87,6 @@ def policies_end(
     day = parse_date(on, "--on") if on else brussels_date(datetime.now(UTC))
 
     async def work(conn: Any) -> None:
-
         if not await end_policy(conn, policy_id, day):
             raise fail(f"no policy {policy_id} that is in force on {day} and ends later")
         typer.echo(f"policy {policy_id} ends on {day}", err=True)

@@ -42,7 +42,6 @@ def run(
     day = parse_date(as_of, "--as-of") if as_of else None
 
     async def work() -> None:
-
         if day is not None and day > brussels_date(datetime.now(UTC)):
             raise fail(f"--as-of {day} is in the future: erasing data before its retention period ends is refused")
         client = await _client(settings)
@@ -74,7 +73,6 @@ def schedule() -> None:
     settings = setup()
 
     async def work() -> None:
-
         client = await _client(settings)
         ensured = await retention_schedule.ensure(client, settings, settings.temporal_task_queue)
         described = await client.get_schedule_handle(ensured.schedule_id).describe()
@@ -97,7 +95,6 @@ def rules(
     settings = setup()
 
     def work() -> None:
-
         book = load_retention_book(settings.retention_rules_file)
         if closed_on is None:
             for rs in book.rule_sets:

@@ -30,7 +30,6 @@ def rules_list() -> None:
     settings = get_settings()
 
     def run() -> None:
-
         book = load_fbu_rule_book(settings.fbu_rules_file)
         for rs in book.rule_sets:
             until = rs.valid_until.isoformat() if rs.valid_until else "open-ended"
@@ -59,7 +58,6 @@ def rules_energy(
     day = parse_date(on, "--on")
 
     def run() -> None:
-
         book = load_energy_rule_book(settings.energy_rules_file)
         try:
             rs = select_energy_rule_set(book, day)
@@ -95,7 +93,6 @@ def rules_fbu(
         raise fail("--market must be private, svk or social")
 
     def run() -> None:
-
         book = load_fbu_rule_book(settings.fbu_rules_file)
         try:
             rs = select_rule_set(book, on)

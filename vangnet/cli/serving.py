@@ -10,14 +10,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 import uvicorn
 
 from api.app import create_app
 from simulators.netbeheerder import app as netbeheerder_sim
 from simulators.payments import app as payments_sim
-from vangnet.cli.common import guarded, setup
+from vangnet.cli.common import guarded, setup, with_db
 from vangnet.security.tokens import jwks, load_or_create_key
 from vangnet.stack.embedded import require_free_port
 from vangnet.stack.runtime import api_context_factory, check_database, database_url
@@ -91,23 +90,15 @@ def migrate() -> None:
     """Apply pending database migrations."""
     settings = setup()
 
-    async def run() -> None:
-
-
-        url = database_url(settings)
-        await check_database(url)
-        conn = await asyncpg.connect(url)
-        try:
-            done = await apply(conn)
-            async with conn.transaction():  # a migration may add or reset a read model: fill it from the log now
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", projections.APPEND_LOCK)
-                caught_up = await projections.catch_up(conn)
-        finally:
-            await conn.close()
+    async def work(conn: Any) -> None:
+        done = await apply(conn)
+        async with conn.transaction():  # a migration may add or reset a read model: fill it from the log now
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", projections.APPEND_LOCK)
+            caught_up = await projections.catch_up(conn)
         typer.echo(f"migrations applied: {len(done)}" + (f" ({', '.join(m.name for m in done)})" if done else "")
                    + (f"; read models caught up with {caught_up} events" if caught_up else ""))
 
-    guarded(lambda: asyncio.run(run()))
+    with_db(settings, work)
 
 
 @commands.command()
@@ -116,7 +107,6 @@ def worker() -> None:
     settings = setup()
 
     async def run() -> None:
-
         url = database_url(settings)
         await check_database(url)
         await run_worker(settings, url)
@@ -130,8 +120,6 @@ def api() -> None:
     settings = setup()
 
     def run() -> None:
-
-
         require_free_port(settings.api_host, settings.api_port, "API")
         keys = None if settings.token_jwks_url else jwks(load_or_create_key(settings.key_file))
         application = create_app(api_context_factory(settings), jwks=keys, max_body_bytes=settings.api_max_body_bytes,
@@ -149,8 +137,6 @@ def sim_payments(
     settings = setup()
 
     def run() -> None:
-
-
         cfg = payments_sim.config_from_env()
         listen = port or settings.payment_sim_port
         require_free_port("127.0.0.1", listen, "payment simulator")
@@ -170,8 +156,6 @@ def sim_netbeheerder(
     settings = setup()
 
     def run() -> None:
-
-
         cfg = netbeheerder_sim.config_from_env()
         listen = port or settings.netbeheerder_sim_port
         require_free_port("127.0.0.1", listen, "netbeheerder simulator")
