@@ -14,6 +14,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from api.context import ApiContext, get_context
+from vangnet.platform import component_status
 
 router = APIRouter(tags=["Platform"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
@@ -47,8 +48,13 @@ async def _check(probe: Any, ctx: ApiContext) -> str:
 async def healthz(ctx: Ctx) -> JSONResponse:
     temporal, postgres, worker = await asyncio.gather(
         _check(_temporal, ctx), _check(_postgres, ctx), _check(_worker, ctx))
-    body = {"status": "ok" if temporal == postgres == worker == "ok" else "degraded",
-            "temporal": temporal, "postgres": postgres, "worker": worker}
+    status_file = ctx.settings.supervisor_status_file
+    restarting = component_status.not_running(status_file) if status_file is not None else {}
+    healthy = temporal == postgres == worker == "ok" and not restarting
+    body: dict[str, Any] = {"status": "ok" if healthy else "degraded",
+                            "temporal": temporal, "postgres": postgres, "worker": worker}
+    if restarting:  # under `vangnet dev`: the components its supervisor is bringing back
+        body["components"] = restarting
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
 

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
 
 import typer
 
 from vangnet.cli.common import fail, guarded, setup
 from vangnet.platform.settings import Settings
-from vangnet.stack.embedded import child_env, port_in_use, require_free_port, start_postgres, start_temporal
+from vangnet.stack.embedded import EmbeddedPostgres, child_env, port_in_use, require_free_port, start_temporal
+from vangnet.stack.supervisor import GaveUp, Supervisor, popen
 
 commands = typer.Typer()
 
@@ -66,7 +66,6 @@ def _dev(settings: Settings) -> None:
 
 
 def _run_dev(settings: Settings) -> None:
-
     for port, what in ((settings.api_port, "API"), (settings.payment_sim_port, "payment simulator"),
                        (settings.netbeheerder_sim_port, "netbeheerder simulator"),
                        (settings.worker_metrics_port, "worker metrics")):
@@ -74,17 +73,21 @@ def _run_dev(settings: Settings) -> None:
             require_free_port("127.0.0.1", port, what)
     var = settings.var_dir.resolve()
     var.mkdir(parents=True, exist_ok=True)
-    pg: Any = None
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    supervisor = Supervisor(var / "supervisor.json", say=lambda m: typer.echo(f"vangnet: {m}", err=True),
+                            budget=settings.dev_restart_budget, window=settings.dev_restart_window_seconds)
+    pg: EmbeddedPostgres | None = None
     try:
         if settings.embedded_database:
             typer.echo("starting embedded PostgreSQL …", err=True)
-            pg, dsn = start_postgres(var / "pg")
+            pg = EmbeddedPostgres(var / "pg")
+            supervisor.add("postgres", pg.restart, first=pg)
+            dsn = pg.dsn
         else:
             dsn = settings.database_url or ""
         env_values = {"VANGNET_DATABASE_URL": dsn, "VANGNET_TEMPORAL_ADDRESS": settings.temporal_target,
                       "VANGNET_VAR_DIR": str(var), "VANGNET_LOG_FORMAT": "console",
-                      "VANGNET_PUBLIC_URL": f"http://{settings.api_host}:{settings.api_port}"}
+                      "VANGNET_PUBLIC_URL": f"http://{settings.api_host}:{settings.api_port}",
+                      "VANGNET_SUPERVISOR_STATUS_FILE": str(supervisor.status_file)}
         if "VANGNET_NETBEHEERDER_URLS" not in os.environ:  # the simulator plays every configured netbeheerder
             env_values["VANGNET_NETBEHEERDER_URLS"] = json.dumps(
                 {name: f"http://127.0.0.1:{settings.netbeheerder_sim_port}" for name in settings.netbeheerder_urls})
@@ -95,23 +98,23 @@ def _run_dev(settings: Settings) -> None:
             subprocess.run([*me, "policies", "seed-demo"], env=env, check=True)  # noqa: S603
         if settings.embedded_temporal:
             typer.echo("starting embedded Temporal dev server …", err=True)
-            procs.append(("temporal", start_temporal(
+            supervisor.add("temporal", lambda: start_temporal(
                 var / "temporal.db", port=settings.embedded_temporal_port,
                 ui_port=settings.embedded_temporal_ui_port, namespace=settings.temporal_namespace,
-                extra=["--ui-codec-endpoint", f"http://{settings.api_host}:{settings.api_port}/codec"])))
-        for name, args in (("payments", ["sim-payments"]), ("netbeheerder", ["sim-netbeheerder"]),
-                           ("worker", ["worker"]), ("api", ["api"])):
-            procs.append((name, subprocess.Popen([*me, *args], env=env)))  # noqa: S603
+                extra=["--ui-codec-endpoint", f"http://{settings.api_host}:{settings.api_port}/codec"]))
+        for name, command in (("payments", "sim-payments"), ("netbeheerder", "sim-netbeheerder"),
+                              ("worker", "worker"), ("api", "api")):
+            supervisor.add(name, lambda command=command: popen([*me, command], env))  # type: ignore[misc]
         deadline = time.monotonic() + 60
         while not port_in_use(settings.api_host, settings.api_port):
-            _exited(procs)
+            supervisor.check()
             if time.monotonic() > deadline:
                 raise fail("the API did not start within 60 s")
             time.sleep(0.2)
         ui = (f"http://127.0.0.1:{settings.embedded_temporal_ui_port}" if settings.embedded_temporal
               else "(external cluster)")
         typer.secho(
-            "\nVangnet is running (Ctrl-C stops everything)\n"
+            "\nVangnet is running (Ctrl-C stops everything; a component that dies is restarted)\n"
             f"  API            http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /healthz)\n"
             f"  Temporal UI    {ui}  (to decrypt payloads: sign in at /codec/login on the API)\n"
             f"  Temporal       {settings.temporal_target}  namespace {settings.temporal_namespace}\n"
@@ -122,24 +125,22 @@ def _run_dev(settings: Settings) -> None:
             "  Token          vangnet token --role ocmw --org ocmw-44021\n",
             fg=typer.colors.GREEN, err=True)
         while True:
-            _exited(procs)
+            supervisor.check()
             time.sleep(0.5)
+    except GaveUp as exc:
+        raise fail(f"{exc}; stopping the rest") from None
     except KeyboardInterrupt:
         typer.echo("\nstopping …", err=True)
     finally:
         with _signals_ignored(*STOP_SIGNALS):  # a second Ctrl-C must not leave PostgreSQL or a child running
-            _stop(procs)
+            _stop([(name, proc) for name, proc in supervisor.running()
+                   if isinstance(proc, subprocess.Popen)])
             if pg is not None:
                 try:
-                    pg.cleanup()
+                    pg.stop()
                 except Exception as exc:
                     typer.echo(f"PostgreSQL stop: {exc}", err=True)
-
-
-def _exited(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    for name, proc in procs:
-        if proc.poll() is not None:
-            raise fail(f"the {name} process stopped (exit code {proc.returncode}); stopping the rest")
+            supervisor.status_file.unlink(missing_ok=True)
 
 
 def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:

@@ -21,6 +21,17 @@ def _drop_personal_keys(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str
     return event_dict
 
 
+class _OutageWithoutTraceback(logging.Filter):
+    """A dependency that is briefly down (PostgreSQL restarting) is an outage to report in one line, not a bug:
+    asyncpg's pool logs each failed reconnect with a full traceback, which this turns into the error's name."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.msg} ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+            record.exc_info = None
+        return True
+
+
 def configure_logging(fmt: str = "json", level: str = "info") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -52,3 +63,6 @@ def configure_logging(fmt: str = "json", level: str = "info") -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    pool_log = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, _OutageWithoutTraceback) for f in pool_log.filters):
+        pool_log.addFilter(_OutageWithoutTraceback())

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     api_writes_per_minute: int = Field(600, description="Writes per bearer token per minute (per API process).")
     worker_metrics_port: int = Field(9464, description="Temporal SDK Prometheus endpoint on the worker; 0 = off.")
 
+    # `vangnet dev` restarts a component that dies; it gives up after this many deaths within the window.
+    dev_restart_budget: int = Field(5, ge=0, description="Restarts allowed per component within the window.")
+    dev_restart_window_seconds: float = Field(60.0, gt=0, description="The window of the restart budget.")
+    supervisor_status_file: Path | None = Field(None, description="Set by `vangnet dev` for its children: the "
+                                                "supervisor's component states, which /healthz reports.")
+
     # Worker tuning (defaults chosen from `make bench` on a 2-core machine, see docs/performance.md)
     worker_max_concurrent_workflow_tasks: int = Field(100, ge=1, description="Workflow tasks run at once.")
     worker_max_concurrent_activities: int = Field(50, ge=1, description="Activity tasks (HTTP calls) run at once.")

