@@ -27,3 +27,15 @@ class PaymentRequest(BaseModel):
 class PaymentReceipt(BaseModel):
     payment_id: str
     replayed: bool
+
+
+class ReconcileRequest(BaseModel):
+    """End case workflows that have run for longer than ``grace_seconds`` without their case (started within
+    the last ``lookback_hours``)."""
+
+    grace_seconds: int = 300
+    lookback_hours: int = 48
+
+
+class ReconcileReport(BaseModel):
+    ended: list[str]

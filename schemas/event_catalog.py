@@ -12,14 +12,15 @@ from typing import Any, TypeVar
 
 from schemas.calendar import brussels_date
 from schemas.energy_events import ENERGY_EVENTS
-from schemas.events import CaseClosed, DomainEvent, EventData
+from schemas.events import CaseClosed, CaseOpeningAbandoned, DomainEvent, EventData
 from schemas.fbu_events import FBU_EVENTS
 from schemas.retention import PersonalDataErased
 
 E = TypeVar("E", bound=EventData)
 Upcaster = Callable[[dict[str, Any], DomainEvent], dict[str, Any]]
 
-ALL: tuple[type[EventData], ...] = (*FBU_EVENTS, *ENERGY_EVENTS, CaseClosed, PersonalDataErased)
+ALL: tuple[type[EventData], ...] = (*FBU_EVENTS, *ENERGY_EVENTS, CaseClosed, CaseOpeningAbandoned,
+                                    PersonalDataErased)
 MODELS: dict[str, type[EventData]] = {m.TYPE: m for m in ALL}
 
 

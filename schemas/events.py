@@ -46,6 +46,17 @@ class CaseClosed(EventData):
     reported_by: str | None = None
 
 
+class CaseOpeningAbandoned(EventData):
+    """A case workflow ran without its case: the opening that started it was never committed (the API failed
+    between starting the workflow and recording the case), so no party data exists. The reconciler ended the
+    workflow and records it here; the case leaves every list."""
+
+    TYPE = "CaseOpeningAbandoned"
+    reason: str
+    workflow_run_id: str
+    abandoned_on: date
+
+
 class DomainEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 

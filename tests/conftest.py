@@ -199,7 +199,7 @@ def settings(key_file: Path, payment_system: LiveServer, netbeheerder: LiveServe
 async def running_worker(client: Client, pool: asyncpg.Pool, settings: Settings, task_queue: str,
                          **kwargs: Any) -> AsyncIterator[Worker]:
     async with httpx.AsyncClient() as http:
-        worker = build_worker(client, task_queue, activities_for(pool, http, settings), settings, **kwargs)
+        worker = build_worker(client, task_queue, activities_for(client, pool, http, settings), settings, **kwargs)
         async with worker:
             yield worker
 

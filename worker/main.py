@@ -5,43 +5,51 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AsyncExitStack, suppress
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pydantic
 import structlog
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.energy import EnergyActivities
 from activities.events import EventActivities
 from activities.fbu import FbuActivities
+from activities.reconcile import ReconcileActivities
 from activities.retention import RetentionActivities
 from vangnet.platform.settings import Settings
 from vangnet.platform.temporal_client import connect
-from vangnet.services import retention_schedule
+from vangnet.services import reconcile_schedule, reconciler, retention_schedule
 from vangnet.services.callbacks import run_forwarder
 from vangnet.storage.db import create_pool
 from worker.sandbox import workflow_runner
 from workflows.energy_case import EnergyCaseWorkflow
 from workflows.fbu_case import FbuCaseWorkflow
 from workflows.fbu_claim import FbuClaimWorkflow
+from workflows.reconcile import ReconcileOrphansWorkflow
 from workflows.retention_sweep import RetentionSweepWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow, EnergyCaseWorkflow, RetentionSweepWorkflow)
+WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow, EnergyCaseWorkflow, RetentionSweepWorkflow,
+                              ReconcileOrphansWorkflow)
 
 
-def activities_for(pool: Any, http: httpx.AsyncClient, settings: Settings) -> list[Any]:
+def activities_for(client: Client | None, pool: Any, http: httpx.AsyncClient, settings: Settings) -> list[Any]:
     events = EventActivities(pool)
     fbu = FbuActivities(http, settings.payment_system_url, settings.fbu_rules_file)
     energy = EnergyActivities(http, settings.netbeheerder_urls, settings.energy_rules_file)
     retention = RetentionActivities(pool, settings.retention_rules_file)
+    reconcile = ReconcileActivities(client, pool)
     return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.pay_claim,
             energy.load_energy_rule_book, energy.netbeheerder_request,
-            retention.find_expired_personal_data, retention.erase_expired_personal_data]
+            retention.find_expired_personal_data, retention.erase_expired_personal_data,
+            reconcile.reconcile_orphans]
 
 
 def tuning(settings: Settings) -> dict[str, Any]:
@@ -82,16 +90,32 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         pool = await create_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max)
         stack.push_async_callback(pool.close)
         http = await stack.enter_async_context(httpx.AsyncClient())
-        worker = build_worker(client, settings.temporal_task_queue, activities_for(pool, http, settings),
+        worker = build_worker(client, settings.temporal_task_queue, activities_for(client, pool, http, settings),
                               settings)
         log.info("worker started", task_queue=settings.temporal_task_queue, metrics_port=settings.worker_metrics_port)
         if settings.retention_schedule:
             ensured = await retention_schedule.ensure(client, settings, settings.temporal_task_queue)
             log.info("retention schedule " + ensured.action, schedule_id=ensured.schedule_id,
                      cron=settings.retention_cron)
+        ensured = await reconcile_schedule.ensure(client, settings, settings.temporal_task_queue)
+        log.info("reconcile schedule " + ensured.action, schedule_id=ensured.schedule_id)
         forwarder = asyncio.create_task(run_forwarder(client, pool))
+        first_reconcile = asyncio.create_task(_reconcile_at_start(client, pool, settings))
         try:
             with suppress(asyncio.CancelledError):
                 await worker.run()
         finally:
             forwarder.cancel()
+            first_reconcile.cancel()
+
+
+async def _reconcile_at_start(client: Client, pool: Any, settings: Settings) -> None:
+    """Orphans left while no worker ran are ended now, not at the Schedule's next turn."""
+    try:
+        ended = await reconciler.reconcile(client, pool, now=datetime.now(UTC),
+                                           grace=timedelta(seconds=settings.reconcile_grace_seconds))
+    except (OSError, RPCError, asyncpg.PostgresError) as exc:
+        log.warning("reconciler at start failed; the schedule runs it again", error=type(exc).__name__)
+        return
+    if ended:
+        log.warning("orphan case workflows ended at start", count=len(ended))

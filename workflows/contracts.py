@@ -13,7 +13,14 @@ from datetime import date
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.activities import PaymentReceipt, PaymentRequest, RuleSetQuery, WorkingDaysQuery
+    from schemas.activities import (
+        PaymentReceipt,
+        PaymentRequest,
+        ReconcileReport,
+        ReconcileRequest,
+        RuleSetQuery,
+        WorkingDaysQuery,
+    )
     from schemas.energy_rules import EnergyRuleBook
     from schemas.events import AppendEvents
     from schemas.fbu_rules import FbuRuleSet
@@ -67,3 +74,9 @@ async def find_expired_personal_data(request: FindExpired) -> list[ExpiredSubjec
 async def erase_expired_personal_data(request: EraseExpired) -> int:
     """Erase those subjects (checked again); the number erased."""
     raise NotImplementedError("declaration: activities.retention.RetentionActivities implements it")
+
+
+@activity.defn(name="reconcile_orphans")
+async def reconcile_orphans(request: ReconcileRequest) -> ReconcileReport:
+    """End the case workflows that run without their case, recording each in its stream."""
+    raise NotImplementedError("declaration: activities.reconcile.ReconcileActivities implements it")

@@ -19,6 +19,7 @@ from tests.conftest import eventually, make_stack
 from tests.fbu_helpers import Driver, ok
 from vangnet.platform.settings import Settings
 from vangnet.services import retention_schedule
+from vangnet.services.schedules import ScheduleConfigError
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +86,7 @@ async def test_the_schedule_is_kept_in_line_and_its_run_erases_what_is_due(
 async def test_a_cron_the_server_refuses_is_one_clear_error(dev_env: WorkflowEnvironment, settings: Settings
                                                              ) -> None:
     bad = settings.model_copy(update={"retention_cron": "every night please"})
-    with pytest.raises(retention_schedule.ScheduleConfigError, match="VANGNET_RETENTION_CRON='every night please'"):
+    with pytest.raises(ScheduleConfigError, match="VANGNET_RETENTION_CRON='every night please'"):
         await retention_schedule.ensure(dev_env.client, bad, "vangnet-test")
 
 

@@ -29,8 +29,8 @@ def _hints(fn: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def implementations() -> dict[str, Any]:
-    found = activities_for(pool=None, http=httpx.AsyncClient(), settings=Settings())
-    return {activity._Definition.must_from_callable(fn).name: fn for fn in found}
+    found = activities_for(client=None, pool=None, http=httpx.AsyncClient(), settings=Settings())
+    return {str(activity._Definition.must_from_callable(fn).name): fn for fn in found}
 
 
 def test_every_declared_activity_is_implemented_with_its_signature(implementations: dict[str, Any]) -> None:

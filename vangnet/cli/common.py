@@ -16,7 +16,7 @@ from vangnet.platform.logging import configure_logging
 from vangnet.platform.settings import Settings, get_settings
 from vangnet.rulebooks.rulebook import RuleBookError
 from vangnet.security.tokens import TokenError
-from vangnet.services.retention_schedule import ScheduleConfigError
+from vangnet.services.schedules import ScheduleConfigError
 from vangnet.stack.embedded import EmbeddedError
 from vangnet.stack.runtime import ConfigError, check_database, database_url
 from vangnet.storage.db import MigrationError

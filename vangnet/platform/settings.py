@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     supervisor_status_file: Path | None = Field(None, description="Set by `vangnet dev` for its children: the "
                                                 "supervisor's component states, which /healthz reports.")
 
+    # Orphan case workflows (started by an opening that was never committed) are ended by a reconciler that runs
+    # when a worker starts and on a Temporal Schedule.
+    reconcile_every_minutes: int = Field(10, ge=1, description="How often the reconciler's Schedule runs.")
+    reconcile_grace_seconds: int = Field(300, ge=0, description="A case workflow without its case row for longer "
+                                         "than this is an orphan (an opening commits within seconds).")
+
     # Worker tuning (defaults chosen from `make bench` on a 2-core machine, see docs/performance.md)
     worker_max_concurrent_workflow_tasks: int = Field(100, ge=1, description="Workflow tasks run at once.")
     worker_max_concurrent_activities: int = Field(50, ge=1, description="Activity tasks (HTTP calls) run at once.")

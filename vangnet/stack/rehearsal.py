@@ -265,7 +265,7 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
         while not listener.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.01)
         async with httpx.AsyncClient() as http, build_worker(
-            env.client, "simulate", activities_for(pool, http, settings), settings
+            env.client, "simulate", activities_for(env.client, pool, http, settings), settings
         ), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://simulate") as api:
             run = _Run(start=begin, out=out, api=api, pool=pool, tokens=tokens,
                        busy=lambda: bool(grid_app.state.simulator.tasks))

@@ -24,7 +24,7 @@ from schemas.energy_events import (
     SocialSupplierTookOver,
 )
 from schemas.event_catalog import decode
-from schemas.events import CaseClosed, EventData, StoredEvent
+from schemas.events import CaseClosed, CaseOpeningAbandoned, EventData, StoredEvent
 from schemas.fbu_events import (
     AgreementAmended,
     AgreementDrafted,
@@ -119,6 +119,13 @@ async def _closed(conn: asyncpg.Connection, e: StoredEvent, b: CaseClosed) -> No
         f"UPDATE {table} = 'closed', closing_reason = $2, updated_at = $3 WHERE case_id = $1",
         e.case_id, b.reason, e.occurred_at,
     )
+
+
+@on(CaseOpeningAbandoned)
+async def _abandoned(conn: asyncpg.Connection, e: StoredEvent, b: CaseOpeningAbandoned) -> None:
+    """A workflow that ran without its case: whatever it projected leaves the read models (the log keeps it)."""
+    for table in ("proj_fbu_cases", "proj_energy_cases", "proj_case_documents"):
+        await conn.execute(f"DELETE FROM {table} WHERE case_id = $1", e.case_id)  # noqa: S608 - constant names
 
 
 @on(ClaimSubmitted)
@@ -249,6 +256,10 @@ class _Documents:
     async def apply(self, event: StoredEvent, body: EventData) -> None:
         if isinstance(body, PersonalDataErased):
             return  # the document never holds personal data: nothing to change
+        if isinstance(body, CaseOpeningAbandoned):  # its handler deleted the stored document: drop ours too
+            self._docs[event.case_id] = None
+            self._dirty.pop(event.case_id, None)
+            return
         doc = await self._load(event)
         if event.case_kind == "fbu":
             folded: Document | None = fbu_document.fold(doc if isinstance(doc, fbu_document.FbuCaseDocument)
