@@ -37,6 +37,18 @@ async def _worker(ctx: ApiContext) -> bool:
     return len(response.pollers) > 0
 
 
+async def _task_failures(ctx: ApiContext) -> dict[str, Any] | None:
+    """Workflow task failures the workers reported within the last 15 minutes (``worker.task_failures``)."""
+    row = await ctx.pool.fetchrow(
+        """SELECT sum(failures) AS failures, max(last_failure_at) AS last_at,
+                  (array_agg(last_workflow_type ORDER BY last_failure_at DESC))[1] AS last_type
+           FROM workflow_task_failures WHERE last_failure_at > now() - interval '15 minutes'""")
+    if row is None or row["failures"] is None:
+        return None
+    return {"failures_since_worker_start": int(row["failures"]), "last_at": row["last_at"].isoformat(),
+            "last_workflow_type": row["last_type"]}
+
+
 async def _check(probe: Any, ctx: ApiContext) -> str:
     try:
         return "ok" if await asyncio.wait_for(probe(ctx), timeout=3) else "down"
@@ -55,6 +67,10 @@ async def healthz(ctx: Ctx) -> JSONResponse:
                             "temporal": temporal, "postgres": postgres, "worker": worker}
     if restarting:  # under `vangnet dev`: the components its supervisor is bringing back
         body["components"] = restarting
+    failing = await _task_failures(ctx) if postgres == "ok" else None
+    if failing:  # some case cannot run its code: it stands still until someone looks
+        body["status"] = "degraded"
+        body["workflow_task_failures"] = failing
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
 

@@ -81,25 +81,27 @@ class NetbeheerderRequest(BaseModel):
     callback_url: str = Field(min_length=1, max_length=500)
 
 
-class Callback(NoNul):
-    """The netbeheerder reports something about a connection point; ``event_id`` makes redeliveries recognisable.
-
-    ``request_key`` is the idempotency key of the request this answers (None when the netbeheerder acts on its own).
-    ``data`` per type, e.g. invoice_issued ``{"invoice_id", "amount", "due_on"}``, invoice_unpaid
-    ``{"invoice_id", "due_on"}``, debt_updated ``{"total_debt": "149.99"}``, minimal_supply_switched ``{"on": false}``,
-    topup_loaded / emergency_credit_granted ``{"amount"}``, disconnection_done ``{"on_date"}``; payment problems of a
-    household without a case carry ``"municipality_nis"``.
-    """
+class CallbackEnvelope(NoNul):
+    """What every callback carries besides its type and data; ``event_id`` makes redeliveries recognisable and
+    ``request_key`` is the idempotency key of the request it answers (None when the netbeheerder acts on its own)."""
 
     model_config = ConfigDict(extra="forbid")
 
     event_id: str = Field(min_length=1, max_length=200)
-    type: CallbackType
     ean: str = Field(pattern=EAN_PATTERN)
     energy: Energy
     netbeheerder: str = Field(min_length=1, max_length=50)
     occurred_at: AwareDatetime
     request_key: str | None = Field(None, max_length=200)
+
+
+class Callback(CallbackEnvelope):
+    """A callback as it travels to the case workflow: ``data`` as received. At the API it has been checked
+    against its type's data model first (``schemas.netbeheerder_callbacks``), so the fields the case needs are
+    there and well typed; the workflow still refuses (records) what it cannot use, never failing on it.
+    """
+
+    type: CallbackType
     data: dict[str, Value] = Field(default_factory=dict)
 
 

@@ -28,6 +28,7 @@ from vangnet.services import reconcile_schedule, reconciler, retention_schedule
 from vangnet.services.callbacks import run_forwarder
 from vangnet.storage.db import create_pool
 from worker.sandbox import workflow_runner
+from worker.task_failures import FailureCounter, report_forever
 from workflows.energy_case import EnergyCaseWorkflow
 from workflows.fbu_case import FbuCaseWorkflow
 from workflows.fbu_claim import FbuClaimWorkflow
@@ -100,6 +101,8 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         ensured = await reconcile_schedule.ensure(client, settings, settings.temporal_task_queue)
         log.info("reconcile schedule " + ensured.action, schedule_id=ensured.schedule_id)
         forwarder = asyncio.create_task(run_forwarder(client, pool))
+        failures = FailureCounter().install()
+        reporter = asyncio.create_task(report_forever(failures, pool))
         first_reconcile = asyncio.create_task(_reconcile_at_start(client, pool, settings))
         try:
             with suppress(asyncio.CancelledError):
@@ -107,6 +110,8 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         finally:
             forwarder.cancel()
             first_reconcile.cancel()
+            reporter.cancel()
+            failures.uninstall()
 
 
 async def _reconcile_at_start(client: Client, pool: Any, settings: Settings) -> None:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 import asyncpg
 import structlog
@@ -25,7 +25,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from schemas.identifiers import ocmw_of
-from schemas.netbeheerder import Callback, verify
+from schemas.netbeheerder import Callback, CallbackType, verify
+from schemas.netbeheerder_callbacks import CALLBACK_IN
 from vangnet.security import sharing
 from vangnet.storage.energy_cases import case_for_callback
 from workflows.energy_case import EnergyCaseWorkflow
@@ -33,6 +34,7 @@ from workflows.energy_case import EnergyCaseWorkflow
 log = structlog.get_logger(__name__)
 
 PAYMENT_PROBLEMS = ("invoice_unpaid", "debt_updated", "invoice_issued")
+CALLBACK_TYPES = frozenset(get_args(CallbackType))
 
 
 class CallbackRefused(Exception):
@@ -64,12 +66,18 @@ def sender_of(secrets: Mapping[str, Sequence[SecretStr]], timestamp: str | None,
 
 
 def parse(raw: bytes, sender: str) -> Callback:
-    """The callback in ``raw`` (422 names the first bad field); it must name the netbeheerder that signed it."""
+    """The callback in ``raw``, checked against its type's data model (422 names the first bad field, e.g.
+    ``data.due_on``); it must name the netbeheerder that signed it."""
     try:
+        CALLBACK_IN.validate_json(raw)
         cb = Callback.model_validate_json(raw)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first["loc"]]
+        if loc and loc[0] in CALLBACK_TYPES:  # the union's tag: the type is already named by the body
+            loc = loc[1:]
         raise CallbackRefused(422, f"Invalid callback: {exc.error_count()} problem(s), first: "
-                                   f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}") from exc
+                                   f"{'.'.join(loc) or 'body'}: {first['msg']}") from exc
     if cb.netbeheerder != sender:
         raise CallbackRefused(401, "The callback names another netbeheerder than the one that signed it.")
     return cb
