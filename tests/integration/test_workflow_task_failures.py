@@ -44,7 +44,8 @@ async def test_a_failing_workflow_task_degrades_healthz(dev_env, pool, settings)
                 body = await eventually(degraded, within=30)
             assert body["status"] == "degraded"
             failures = body["workflow_task_failures"]
-            assert failures["failures_since_worker_start"] >= 1 and failures["last_workflow_type"] == "AlwaysFailingTask"
+            assert failures["failures_since_worker_start"] >= 1
+            assert failures["last_workflow_type"] == "AlwaysFailingTask"
             print(f"verified: /healthz {body}")
         finally:
             reporter.cancel()
