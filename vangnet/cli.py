@@ -693,6 +693,9 @@ def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
             typer.echo(f"vangnet: the {name} process exited with code {code} while stopping", err=True)
 
 
+__import__("vangnet.cases_versions").cases_versions.register(app)  # `vangnet cases versions` (issue 13)
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     # platformdirs (through the embedded PostgreSQL) warns when XDG_RUNTIME_DIR is unset; it falls back safely.
