@@ -77,7 +77,8 @@ class Stack:
         proc.wait(timeout=10)
 
     def wait_healthy(self, timeout: float = 90) -> None:
-        deadline, last = time.monotonic() + timeout, None
+        deadline = time.monotonic() + timeout
+        last: object = None
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{self.log(name)[-3000:]}"

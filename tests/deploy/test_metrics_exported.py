@@ -66,7 +66,7 @@ async def fail_one_workflow_task(stack: Stack) -> None:
     await handle.terminate("metrics probe")
 
 
-def wait_for(what: str, check, timeout: float = 60):  # type: ignore[no-untyped-def]
+def wait_for(what: str, check, timeout: float = 60):
     deadline = time.monotonic() + timeout
     while True:
         found = check()

@@ -130,7 +130,7 @@ def test_health_check_asks_each_role_on_its_own_port() -> None:
     finally:
         sys.path.pop(0)
     assert healthcheck.role(["/bin/sh", "/opt/vangnet/bin/entrypoint.sh", "worker"]) == "worker"
-    assert healthcheck.role(["python", "-m", "simulators.payments.app", "--host", "0.0.0.0"]) == "sim-payments"
+    assert healthcheck.role(["python", "-m", "simulators.payments.app", "--port", "8101"]) == "sim-payments"
     assert healthcheck.url_for("api", {"VANGNET_API_PORT": "8000"}) == "http://127.0.0.1:8000/healthz"
     assert healthcheck.url_for("worker", {}) == "http://127.0.0.1:9464/metrics"
     assert healthcheck.url_for("migrate", {}) is None
