@@ -26,6 +26,7 @@ from api import (
 )
 from api.context import ApiContext
 from api.limits import WriteRateLimiter, limits_middleware
+from vangnet.services import ops_metrics
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +58,7 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
         close: Callable[[], Awaitable[None]] | None = None
         if context_factory is not None:
             app.state.ctx, close = await context_factory()
+            close = await ops_metrics.attach(app.state.ctx.pool, registry, close)  # domain gauges on /metrics
         yield
         if close is not None:
             await close()
