@@ -1,0 +1,52 @@
+"""Sign-in, session cookie, CSRF and sign-out in a real browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Stack
+from tests.web.conftest import check_page, sign_in
+
+
+async def test_sign_in_as_ocmw_lands_on_the_work_list_and_signs_out(stack: Stack, context: Any) -> None:
+    page = await context.new_page()
+    await page.goto(stack.url + "/")
+    assert page.url.endswith("/aanmelden")
+    assert await check_page(page, "aanmelden") == []
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    assert page.url.endswith("/werklijst")
+    await page.get_by_role("heading", name="Werklijst").wait_for()
+    cookie = next(c for c in await context.cookies() if c["name"] == "vangnet_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert await check_page(page, "werklijst") == []
+    await page.get_by_role("button", name="Afmelden").click()
+    await page.get_by_text("U bent afgemeld.").wait_for()
+    assert not [c for c in await context.cookies() if c["name"] == "vangnet_session"]
+    await page.goto(stack.url + "/werklijst")
+    assert page.url.endswith("/aanmelden")
+
+
+async def test_posts_without_the_csrf_token_are_refused(stack: Stack, context: Any) -> None:
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    session = next(c["value"] for c in await context.cookies() if c["name"] == "vangnet_session")
+    async with httpx.AsyncClient(base_url=stack.url, cookies={"vangnet_session": session}) as http:
+        r = await http.post("/afmelden", data={})
+        assert r.status_code == 403 and "formulier is verlopen" in r.text
+        r = await http.post("/afmelden", data={"csrf": "forged"})
+        assert r.status_code == 403
+        r = await http.post("/aanmelden", data={"role": "ocmw", "org": "ocmw-44021"})
+        assert r.status_code == 403 and "vangnet_session" not in r.cookies
+    # the browser's own form carries it and works
+    await page.get_by_role("button", name="Afmelden").click()
+    await page.get_by_text("U bent afgemeld.").wait_for()
+
+
+async def test_roles_get_their_own_start_page(stack: Stack, context: Any) -> None:
+    page = await context.new_page()
+    await sign_in(page, stack.url, "wonen-vlaanderen")
+    assert page.url.endswith("/claims")
+    await page.goto(stack.url + "/werklijst")
+    assert await page.get_by_role("heading", name="Niet toegestaan").count() == 1
