@@ -39,6 +39,12 @@ def _(message: str) -> str:
     return translations().gettext(message)
 
 
+def term(kind: str, key: str) -> str:
+    """A coded value in words (``term("phase", "in_force")`` -> ``lopend``); the ids ``kind:key`` are in the
+    catalogue (added by hand: an extractor cannot see computed ids)."""
+    return translations().gettext(f"{kind}:{key}")
+
+
 def euro(amount: Decimal | str | float | int | None) -> str:
     """``1080`` -> ``1.080,00`` (no currency sign: the templates put ``€`` where it reads well)."""
     if amount is None or amount == "":
