@@ -47,8 +47,8 @@ class Page:
     who: Principal
     csrf: str
 
-    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return render(self.request, template, status, who=self.who, csrf=self.csrf, **values)
+    def render(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        return render(self.request, template, status_code, who=self.who, csrf=self.csrf, **values)
 
 
 def csrf_for(secret: str) -> str:
@@ -57,11 +57,11 @@ def csrf_for(secret: str) -> str:
     return hmac.new(b"vangnet-web-csrf", secret.encode(), hashlib.sha256).hexdigest()
 
 
-def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     values.setdefault("who", None)
     values.setdefault("csrf", "")
     html = env.get_template(template).render(request=request, path=request.url.path, **values)
-    return HTMLResponse(html, status_code=status,
+    return HTMLResponse(html, status_code=status_code,
                         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                                  "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                                             "style-src 'self'; frame-ancestors 'none'"})

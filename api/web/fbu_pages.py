@@ -111,33 +111,35 @@ async def _case_view(p: Page, case_id: str, **extra: Any) -> dict[str, Any]:
     signed = {s.party for s in state.agreement.signatures} if state.agreement else set()
     return {"case": state, "timeline": timeline, "events": events, "today": today,
             "allowed": ALLOWED.get(state.status, set()), "unsigned": [x for x in PARTIES if x not in signed],
-            "computations": computations(p, state), "idem": uuid.uuid4().hex, "typed": {}, "errors": {},
+            "computations": computations(p, state.arrears_amount, [x.model_dump() for x in state.payouts]),
+            "idem": uuid.uuid4().hex, "typed": {}, "errors": {},
             "step": None, "flash": None, **extra}
 
 
-def computations(p: Page, state: FbuCaseState) -> dict[str, str]:
-    """How each payout was computed, from the rule set the case recorded on it:
-    ``45% × 2.400,00 = 1.080,00; plafond 1.185,00; regelset fbu-2022``."""
+def computations(p: Page, arrears: Decimal, payouts: list[Any]) -> dict[str, str]:
+    """How each payout was computed, from the rule set recorded on it (the case's and the claim's read models store
+    its id and the amount): ``45% × 2.400,00 = 1.080,00; plafond 1.185,00; regelset fbu-2022``."""
     book = load_fbu_rule_book(p.ctx.settings.fbu_rules_file)
     sets = {s.id: s for s in book.rule_sets}
     out = {}
-    for payout in state.payouts:
-        rule_set = sets.get(payout.rule_set_id)
+    for payout in payouts:
+        kind, rule_set_id, amount = payout["kind"], payout.get("rule_set_id"), Decimal(str(payout["amount"]))
+        rule_set = sets.get(rule_set_id or "")
         if rule_set is None:
-            out[payout.kind] = _("rule set %(id)s") % {"id": payout.rule_set_id}
+            out[kind] = _("rule set %(id)s") % {"id": rule_set_id}
             continue
-        if payout.kind == "forfait":
+        if kind == "forfait":
             text = _("fixed amount %(amount)s") % {"amount": euro(rule_set.forfait)}
         else:
-            pct, cap = ((rule_set.tranche_1_pct, rule_set.tranche_1_cap) if payout.kind == "tranche_1"
+            pct, cap = ((rule_set.tranche_1_pct, rule_set.tranche_1_cap) if kind == "tranche_1"
                         else (rule_set.tranche_2_pct, rule_set.tranche_2_cap))
-            raw = round_cents(state.arrears_amount * pct)
-            text = f"{percent(pct)} × {euro(state.arrears_amount)} = {euro(raw)}"
+            raw = round_cents(arrears * pct)
+            text = f"{percent(pct)} × {euro(arrears)} = {euro(raw)}"
             if cap is not None:
                 text += "; " + _("cap %(cap)s") % {"cap": euro(cap)}
                 if raw > cap:
-                    text += " → " + euro(payout.amount)
-        out[payout.kind] = text + "; " + _("rule set %(id)s") % {"id": payout.rule_set_id}
+                    text += " → " + euro(amount)
+        out[kind] = text + "; " + _("rule set %(id)s") % {"id": rule_set_id}
     return out
 
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from api.web.i18n import month
 
 WIDTH, MARGIN, LANE, CHAR = 1000, 16, 17, 6.6
-MAX_LANES = 8
+MAX_LANES = 14  # beyond this, a day's labels are only in the list under the drawing
 
 
 @dataclass

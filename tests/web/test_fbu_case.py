@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.conftest import Stack
+from tests.conftest import Stack, eventually
 from tests.fbu_helpers import Driver
 from tests.web.conftest import check_page, sign_in
 
@@ -85,3 +85,44 @@ async def test_fbu_case_form_page_and_signatures(stack: Stack, context: Any, bro
         assert await check_page(page2, "niet-gevonden") == []
     finally:
         await other.close()
+
+
+async def test_claim_approved_in_the_inbox_shows_paid_on_the_case_page(stack: Stack, context: Any, browser: Any
+                                                                        ) -> None:
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    case_id = await open_case_in_browser(page, stack)
+    await sign_agreement_in_browser(page, stack)
+
+    claim_id = await eventually(lambda: stack.pool.fetchval(
+        "SELECT claim_id FROM proj_claims WHERE case_id = $1 AND status = 'claimed'", case_id))
+    wv_context = await browser.new_context(bypass_csp=True)
+    try:
+        wv = await wv_context.new_page()
+        await sign_in(wv, stack.url, "wonen-vlaanderen")
+        await wv.get_by_role("heading", name="Aanvragen", exact=True).wait_for()
+        assert await check_page(wv, "claims-inbox") == []
+        await wv.get_by_role("link", name=claim_id[:14]).click()
+        await wv.get_by_role("heading", name="Bedragen en hun berekening").wait_for()
+        assert "45% × 2.400,00 = 1.080,00; plafond 1.185,00; regelset fbu-2022" in await wv.locator(
+            "#claim-payouts").inner_text()
+        assert await check_page(wv, "claim") == []
+        # a rejection without a reason is refused next to the field, without a reload
+        await wv.get_by_label("Afwijzen").check()
+        await wv.get_by_role("button", name="Beslissing registreren").click()
+        reason = wv.get_by_label("Reden (verplicht bij een afwijzing)")
+        await wv.get_by_text("Een afwijzing heeft een reden nodig").wait_for()
+        assert await reason.get_attribute("aria-invalid") == "true"
+        await wv.get_by_label("Goedkeuren").check()
+        await wv.get_by_role("button", name="Beslissing registreren").click()
+        await wv.get_by_text("Beslissing geregistreerd.").wait_for()
+    finally:
+        await wv_context.close()
+
+    async def paid() -> bool:
+        await page.goto(f"{stack.url}/fbu/{case_id}")
+        return "betaald" in await page.locator("#payouts").inner_text()
+
+    await eventually(paid, within=20, interval=0.5)
+    assert "Uitkering betaald" in (await page.locator(".timeline svg").text_content() or "")
+    assert await check_page(page, "fbu-dossier-betaald") == []
