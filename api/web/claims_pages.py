@@ -4,7 +4,6 @@ decision itself. Reads and the decision are the claims API's own functions (shar
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 

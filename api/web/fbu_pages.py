@@ -29,7 +29,6 @@ from schemas.fbu import (
     CloseCase,
     DeclareStableHousing,
     DraftAgreement,
-    FbuCaseState,
     OpenFbuCase,
     RecordRepayment,
     RefuseSignature,
