@@ -7,10 +7,14 @@ from typing import Any
 import httpx
 
 from tests.conftest import Stack
+from tests.energy_helpers import EnergyDriver
+from tests.fbu_helpers import Driver
 from tests.web.conftest import check_page, sign_in
 
 
 async def test_coordinator_dashboard_draws_charts_and_exports_csv(stack: Stack, context: Any) -> None:
+    await Driver(stack).in_force_case()  # figures to draw, whatever ran before
+    await EnergyDriver(stack).open()
     page = await context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -28,6 +32,7 @@ async def test_coordinator_dashboard_draws_charts_and_exports_csv(stack: Stack, 
         r = await http.get("/dashboard/fbu-status.csv")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
         assert r.text.splitlines()[0] == "Status;Dossiers"
+        assert "lopend;" in r.text
 
 
 async def test_auditor_sees_the_dashboard_for_every_ocmw(stack: Stack, context: Any) -> None:
@@ -35,5 +40,7 @@ async def test_auditor_sees_the_dashboard_for_every_ocmw(stack: Stack, context: 
     await sign_in(page, stack.url, "auditor")
     await page.get_by_role("heading", name="Energiedossiers per OCMW (gemeente)").wait_for()
     assert "Kleine aantallen" in await page.content()
+    assert await check_page(page, "dashboard-auditor") == []
     await page.goto(stack.url + "/werklijst")
     await page.get_by_role("heading", name="Niet toegestaan").wait_for()
+    assert await check_page(page, "niet-toegestaan") == []

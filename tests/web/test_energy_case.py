@@ -52,6 +52,9 @@ async def test_energy_case_to_prepayment(stack: Stack, context: Any, browser: An
     await page.get_by_text("actief", exact=True).wait_for()
     assert "Budgetmeter actief" in (await page.locator(".timeline svg").text_content() or "")
     assert await check_page(page, "energie-budgetmeter") == []
+    await page.get_by_role("button", name="Toon persoonsgegevens").click()
+    await page.get_by_text("Samira Benali").wait_for()
+    assert await stack.pool.fetchval("SELECT count(*) FROM access_log WHERE case_id = $1", case_id) == 1
 
     other = await browser.new_context(bypass_csp=True)
     try:

@@ -23,6 +23,7 @@ async def test_sign_in_as_ocmw_lands_on_the_work_list_and_signs_out(stack: Stack
     assert await check_page(page, "werklijst") == []
     await page.get_by_role("button", name="Afmelden").click()
     await page.get_by_text("U bent afgemeld.").wait_for()
+    assert await check_page(page, "afgemeld") == []
     assert not [c for c in await context.cookies() if c["name"] == "vangnet_session"]
     await page.goto(stack.url + "/werklijst")
     assert page.url.endswith("/aanmelden")
