@@ -34,7 +34,8 @@ async def browser() -> AsyncIterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium (.ci/run does it)")
     async with playwright_api.async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=["--no-sandbox", "--lang=nl-BE"])
         yield b
         await b.close()
 

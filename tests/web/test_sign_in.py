@@ -51,3 +51,18 @@ async def test_roles_get_their_own_start_page(stack: Stack, context: Any) -> Non
     assert page.url.endswith("/claims")
     await page.goto(stack.url + "/werklijst")
     assert await page.get_by_role("heading", name="Niet toegestaan").count() == 1
+
+
+async def test_keyboard_alone_signs_in_and_reaches_the_content(stack: Stack, context: Any) -> None:
+    page = await context.new_page()
+    await page.goto(stack.url + "/aanmelden")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Naar de inhoud"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "inhoud"
+    for _ in range(10):  # from the role buttons on to the submit button
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.type") == "submit":
+            break
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/werklijst")
