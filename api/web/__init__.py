@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 def mount(app: FastAPI) -> None:
     """Add the pages at ``/`` and their static files at ``/static`` (front-end packages under ``vendor/``)."""
-    from api.web import auth_routes, claims_pages, dashboard, energy_pages, fbu_pages, worklist
+    from api.web import auth_routes, claims_pages, dashboard, energy_pages, fbu_pages, oidc, worklist
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (auth_routes, worklist, fbu_pages, claims_pages, energy_pages, dashboard):
+    for module in (auth_routes, oidc, worklist, fbu_pages, claims_pages, energy_pages, dashboard):
         app.include_router(module.router)

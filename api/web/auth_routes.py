@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.context import get_context
-from api.web import i18n
+from api.web import i18n, oidc
 from api.web.core import HOME, PRE_CSRF_COOKIE, SESSION_COOKIE, WebRoute, check_csrf, page, render, secure_cookies
 from vangnet.tokens import ORG_ROLES, TokenError, issue, load_or_create_key
 
@@ -48,7 +48,7 @@ def _form(request: Request, typed: dict[str, str], error: str | None, status: in
 def _embedded(request: Request) -> bool:
     """The role picker exists only with the local issuer; a configured identity provider never has it."""
     ctx = getattr(request.app.state, "ctx", None)
-    return ctx is not None and ctx.settings.token_jwks_url is None
+    return ctx is not None and ctx.settings.token_jwks_url is None and not oidc.enabled(request)
 
 
 @router.post("/aanmelden", response_class=HTMLResponse)
