@@ -38,6 +38,12 @@ async def test_posts_without_the_csrf_token_are_refused(stack: Stack, context: A
         assert r.status_code == 403 and "formulier is verlopen" in r.text
         r = await http.post("/afmelden", data={"csrf": "forged"})
         assert r.status_code == 403
+        for path in ("/fbu/nieuw", "/fbu/fbu-x/stap/handtekening", "/energie/nrg-x/stap/prepayment",
+                     "/claims/clm-x/beslissing"):
+            r = await http.post(path, data={"party": "tenant", "evidence": "forged"})
+            assert r.status_code == 403, path
+        r = await http.post("/fbu/fbu-x/stap/handtekening", headers={"HX-Request": "true", "X-CSRF-Token": "forged"})
+        assert "formulier is verlopen" in r.text  # htmx gets the refusal as a fragment
         r = await http.post("/aanmelden", data={"role": "ocmw", "org": "ocmw-44021"})
         assert r.status_code == 403 and "vangnet_session" not in r.cookies
     # the browser's own form carries it and works
