@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from api import reports_routes
 from api.web.core import Page, WebRoute, page
 from api.web.i18n import _, euro, term
+from api.web.worklist import rows_of
 from schemas.calendar import add_months
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -53,7 +54,15 @@ async def tables(p: Page, ocmw: str | None) -> dict[str, tuple[list[str], list[l
         report = await reports_routes.fbu(p.who, p.ctx, start, date.fromordinal(end.toordinal() - 1), ocmw)
         per_month.append([start.strftime("%Y-%m"), sum(_n(o.payouts_total) for o in report.organisations),
                           sum((o.paid_total or Decimal("0.00") for o in report.organisations), Decimal("0.00"))])
+    missed: dict[tuple[str, str], int] = {}
+    if ocmw is not None:  # deadlines are read per case: for one OCMW (the coordinator's, or the auditor's choice)
+        for row in await rows_of(p.ctx, ocmw, today):
+            if row.overdue(today) and row.next_deadline is not None:
+                what = ("FBU" if row.procedure == "fbu" else _("Energy"), term("deadline", row.next_deadline.kind))
+                missed[what] = missed.get(what, 0) + 1
     return {
+        "missed-deadlines": ([_("Procedure"), _("Deadline"), _("Cases")],
+                             [[proc, kind, n] for (proc, kind), n in sorted(missed.items())]),
         "fbu-status": ([_("Status"), _("Cases")], [[term("phase", s), n] for s, n in status.items()]),
         "fbu-payouts-month": ([_("Month"), _("Payouts"), _("Paid (€)")], per_month),
         "fbu-payouts-kind": ([_("Rule set"), _("Payout"), _("Paid (€)")],

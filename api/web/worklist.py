@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from api import energy_routes
 from api.case_documents import _energy_view, _fbu_view
+from api.context import ApiContext
 from api.web.core import WebRoute, page
 from schemas.fbu import Deadline
 from vangnet.rulebook import load_energy_rule_book, load_fbu_rule_book
@@ -46,8 +47,8 @@ class Row:
         return self.next_deadline is not None and self.next_deadline.due_on < today
 
 
-async def _rows(p: Any, today: date) -> list[Row]:
-    ctx, org = p.ctx, p.who.org
+async def rows_of(ctx: ApiContext, org: str | None, today: date) -> list[Row]:
+    """Every case of one OCMW with its next deadline as of ``today`` (the dashboard counts the missed ones)."""
     fbu = await ctx.pool.fetch(
         "SELECT c.*, d.document FROM proj_fbu_cases c LEFT JOIN proj_case_documents d "
         "ON d.case_id = c.case_id AND d.kind = 'fbu' WHERE c.ocmw_id = $1 ORDER BY c.opened_on DESC LIMIT $2",
@@ -85,7 +86,7 @@ async def work_list(request: Request, procedure: str = "", phase: str = "", due:
                     ) -> HTMLResponse:
     p = await page(request, "ocmw")
     today = await p.ctx.today()
-    rows = await _rows(p, today)
+    rows = await rows_of(p.ctx, p.who.org, today)
     counts = {
         "overdue": sum(r.overdue(today) for r in rows),
         "today": sum(r.next_deadline is not None and r.next_deadline.due_on == today for r in rows),

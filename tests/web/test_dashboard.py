@@ -23,6 +23,7 @@ async def test_coordinator_dashboard_draws_charts_and_exports_csv(stack: Stack, 
     await page.get_by_label("Maandbudget FBU (€)").fill("5.000,00")
     await page.get_by_role("button", name="Tonen").click()
     await page.get_by_role("heading", name="FBU-uitkeringen per maand").wait_for()
+    await page.get_by_role("heading", name="Gemiste termijnen van open dossiers (één OCMW)").wait_for()
     drawn = await page.evaluate("Array.from(document.querySelectorAll('canvas')).map(c => !!Chart.getChart(c))")
     assert drawn and all(drawn)
     assert errors == []  # among others: no Content-Security-Policy refusal
