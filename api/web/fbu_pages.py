@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 
-from api import fbu_routes
+from api import claims_routes, fbu_routes
 from api.case_documents import fbu_case
 from api.updates import run_update
 from api.web import forms
@@ -32,6 +32,7 @@ from schemas.fbu import (
     OpenFbuCase,
     RecordRepayment,
     RefuseSignature,
+    ResubmitClaim,
     SignAgreement,
     StepResult,
 )
@@ -108,7 +109,9 @@ async def _case_view(p: Page, case_id: str, **extra: Any) -> dict[str, Any]:
     timeline = layout([(brussels_date(e.occurred_at), term("event", e.type)) for e in events],
                       [(d.due_on, term("deadline", d.kind)) for d in state.deadlines], today)
     signed = {s.party for s in state.agreement.signatures} if state.agreement else set()
-    return {"case": state, "timeline": timeline, "events": events, "today": today,
+    rejected = {x.claim_id for x in state.payouts if x.status == "rejected"}
+    return {"rejected": [await claims_routes._claim(p.ctx, claim_id) for claim_id in sorted(rejected)],
+            "case": state, "timeline": timeline, "events": events, "today": today,
             "allowed": ALLOWED.get(state.status, set()), "unsigned": [x for x in PARTIES if x not in signed],
             "computations": computations(p, state.arrears_amount, [x.model_dump() for x in state.payouts]),
             "idem": uuid.uuid4().hex, "typed": {}, "errors": {},
@@ -207,6 +210,24 @@ async def _body(p: Page, case_id: str, step: str, form: dict[str, str]) -> tuple
     keep = {"handtekening": ("party", "evidence", "signed_on"), "weigering": ("party", "reason"),
             "stabiel": ("reason",), "afsluiten": ("reason", "note")}[step]
     return {k: form[k] for k in keep if form.get(k)}, {}
+
+
+@router.post("/fbu/{case_id}/aanvraag/{claim_id}/opnieuw", response_class=HTMLResponse)
+async def resubmit(request: Request, case_id: str, claim_id: str) -> HTMLResponse:
+    """Resubmit a claim Wonen-Vlaanderen rejected, with what was corrected (the claims API's own step)."""
+    p = await page(request, "ocmw")
+    await fbu_routes.owned_case(p.ctx, p.who, case_id)
+    form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    body, errors = forms.validate(ResubmitClaim, {"comment": form.get("comment", "")})
+    flash = None
+    if body is not None:
+        try:
+            result = await claims_routes.resubmit(claim_id, body, p.who, p.ctx, form.get("idem") or None)
+            flash = ("success", term("step", "resubmit"), term("status", result.status))
+        except HTTPException as exc:
+            flash = ("error", _("The step was not applied."), _(str(exc.detail)))
+    view = await _case_view(p, case_id, typed=form if errors else {}, errors=errors, step="opnieuw", flash=flash)
+    return p.render("_fbu_case.html" if is_htmx(request) else "fbu_case.html", **view)
 
 
 # ---- personal data and documents -------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def messages(exc: ValidationError) -> dict[str, str]:
         translated = _(text)
         if translated == text:  # no catalogue entry for the exact sentence: say it by the kind of error
             translated = _(BY_TYPE.get(str(error["type"]), "This value is not valid."))
+        if error["type"] == "string_too_short" and error.get("input"):
+            translated = _("Too short: at least %(n)s characters.") % {"n": (error.get("ctx") or {}).get("min_length")}
         out.setdefault(field_name(tuple(error["loc"])), translated)
     return out
 

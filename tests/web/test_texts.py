@@ -44,3 +44,16 @@ def test_timeline_labels_of_one_lane_never_overlap() -> None:
         lanes = {m.lane for m in marks}
         assert len(lanes) == len(marks)  # here every label needs its own lane
     assert all(0 <= m.x <= t.width for m in t.marks)
+
+
+def test_pydantic_refusals_read_as_dutch_sentences_per_field() -> None:
+    from schemas.fbu import OpenFbuCase, ResubmitClaim
+
+    _, errors = forms.validate(ResubmitClaim, {"comment": "ok"})
+    assert errors == {"comment": "Te kort: minstens 3 tekens."}
+    _, errors = forms.validate(OpenFbuCase, {"tenant": {"name": "", "national_number": "85.07.30-033.29",
+                                                         "iban": "BE00"}})
+    assert errors["tenant.name"] == "Vul dit veld in."
+    assert errors["tenant.national_number"].startswith("Dit is geen geldig rijksregisternummer")
+    assert errors["tenant.iban"].startswith("Dit IBAN-nummer is niet geldig")
+    assert errors["dwelling"] == "Vul dit veld in."
