@@ -37,7 +37,7 @@ _discovered: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
 class OidcSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VANGNET_OIDC_")
+    model_config = SettingsConfigDict(env_prefix="VANGNET_OIDC_", env_file=".env", extra="ignore")
 
     issuer: str | None = None
     client_id: str = "vangnet-web"

@@ -51,6 +51,19 @@ async def test_posts_without_the_csrf_token_are_refused(stack: Stack, context: A
     await page.get_by_text("U bent afgemeld.").wait_for()
 
 
+async def test_session_cookie_is_secure_outside_localhost(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url, headers={"Host": "vangnet.example.be"}) as http:
+        first = await http.get("/aanmelden")
+        assert "secure" in first.headers["set-cookie"].lower()
+        pre = first.cookies["vangnet_signin"]
+        http.cookies.clear()
+        r = await http.post("/aanmelden", data={"role": "ocmw", "org": "ocmw-44021", "csrf": pre},
+                            headers={"Cookie": f"vangnet_signin={pre}"})
+        cookie = r.headers["set-cookie"].lower()
+        assert r.status_code == 303 and "vangnet_session=" in cookie
+        assert "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie
+
+
 async def test_roles_get_their_own_start_page(stack: Stack, context: Any) -> None:
     page = await context.new_page()
     await sign_in(page, stack.url, "wonen-vlaanderen")
