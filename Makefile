@@ -27,7 +27,7 @@ dev: $(STAMP) $(VENDOR)
 test: $(STAMP) $(VENDOR) lint typecheck
 	$(VENV)/bin/pytest -q -ra
 
-lint: $(STAMP) $(VENDOR)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
