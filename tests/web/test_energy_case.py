@@ -25,7 +25,7 @@ async def test_energy_case_to_prepayment(stack: Stack, context: Any, browser: An
     await page.get_by_label("Commerciële leverancier").fill("Engie")
     await page.get_by_label("Datum van de ingebrekestelling").fill(today.isoformat())
     await page.get_by_role("button", name="Dossier openen").click()
-    await page.get_by_text("Deze EAN-code is niet geldig").wait_for()
+    await page.locator("#ean-error", has_text="Deze EAN-code is niet geldig").wait_for()
     assert await page.get_by_label("EAN-code").get_attribute("aria-invalid") == "true"
     await page.get_by_label("EAN-code").fill(ean(int(time.time() * 1000) % 10**8))
     await page.get_by_role("button", name="Dossier openen").click()

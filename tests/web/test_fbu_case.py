@@ -25,7 +25,9 @@ async def open_case_in_browser(page: Any, stack: Stack) -> str:
     await page.get_by_label("Achterstal sinds").fill((today - timedelta(days=90)).isoformat())
     await page.get_by_role("button", name="Dossier openen").click()
     nn = page.get_by_label("Rijksregisternummer")
-    await page.get_by_text("Dit is geen geldig rijksregisternummer").wait_for()
+    await page.locator("#tenant-national_number-error", has_text="Dit is geen geldig rijksregisternummer").wait_for()
+    await page.get_by_role("link", name="Rijksregisternummer: Dit is geen geldig").click()  # summary -> field
+    assert await page.evaluate("document.activeElement.id") == "tenant-national_number"
     assert await nn.get_attribute("aria-invalid") == "true"
     assert "tenant-national_number-error" in (await nn.get_attribute("aria-describedby") or "")
     assert await nn.input_value() == "85.07.30-033.29"  # what was typed stays
