@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from tests.conftest import Stack, eventually
@@ -52,6 +53,15 @@ async def test_energy_case_to_prepayment(stack: Stack, context: Any, browser: An
     await page.get_by_text("actief", exact=True).wait_for()
     assert "Budgetmeter actief" in (await page.locator(".timeline svg").text_content() or "")
     assert await check_page(page, "energie-budgetmeter") == []
+    # the LAC: ask for a hearing, then record its advice, both without a reload
+    await page.get_by_label("Zitting op").fill((today + timedelta(days=14)).isoformat())
+    await page.get_by_role("button", name="Zitting aanvragen").click()
+    await page.get_by_text("LAC-zitting aangevraagd.").wait_for()
+    await page.get_by_label("Advies", exact=True).select_option("refuse")
+    await page.locator("#adv-on").fill(today.isoformat())
+    await page.get_by_role("button", name="Advies registreren").click()
+    await page.get_by_text("Advies van de LAC geregistreerd.").wait_for()
+    assert "advies: afsluiting geweigerd" in await page.locator("dl.facts").inner_text()
     await page.get_by_role("button", name="Toon persoonsgegevens").click()
     await page.get_by_text("Samira Benali").wait_for()
     assert await stack.pool.fetchval("SELECT count(*) FROM access_log WHERE case_id = $1", case_id) == 1
