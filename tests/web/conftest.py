@@ -18,8 +18,6 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 SIZES = {"desktop": (1366, 768), "mobile": (390, 844)}
 TAKEN: list[Path] = []
 
-pytestmark = pytest.mark.integration
-
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if TAKEN:
