@@ -23,6 +23,7 @@ from api import (
     platform_routes,
     reports_routes,
     sharing_routes,
+    web,
 )
 from api.context import ApiContext
 from api.limits import WriteRateLimiter, limits_middleware
@@ -111,4 +112,5 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.include_router(audit_routes.router)
     app.include_router(sharing_routes.router)
     app.include_router(reports_routes.router)
+    web.mount(app)
     return app
