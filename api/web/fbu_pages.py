@@ -16,8 +16,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 
-from api import claims_routes, fbu_routes
+from api import claims_routes, fbu_routes, sharing_routes
 from api.case_documents import fbu_case
+from api.sharing_routes import ConsentIn
 from api.updates import Update, run_update, step_name
 from api.web import forms
 from api.web.core import Page, WebRoute, is_htmx, page
@@ -115,6 +116,7 @@ async def _case_view(p: Page, case_id: str, **extra: Any) -> dict[str, Any]:
     signed = {s.party for s in state.agreement.signatures} if state.agreement else set()
     rejected = {x.claim_id for x in state.payouts if x.status == "rejected"}
     return {"rejected": [await claims_routes._claim(p.ctx, claim_id) for claim_id in sorted(rejected)],
+            "consents": await sharing_routes.consents(case_id, p.who, p.ctx),
             "case": state, "timeline": timeline, "events": events, "today": today,
             "allowed": allowed_steps(state.status), "unsigned": [x for x in PARTIES if x not in signed],
             "computations": computations(p, state.arrears_amount, [x.model_dump() for x in state.payouts]),
@@ -232,6 +234,24 @@ async def resubmit(request: Request, case_id: str, claim_id: str) -> HTMLRespons
             flash = ("error", _("The step was not applied."), _(str(exc.detail)))
     view = await _case_view(p, case_id, typed=form if errors else {}, errors=errors, step="opnieuw", flash=flash)
     return p.render("_fbu_case.html" if is_htmx(request) else "fbu_case.html", **view)
+
+
+@router.post("/fbu/{case_id}/toestemming", response_class=HTMLResponse)
+async def record_consent(request: Request, case_id: str) -> HTMLResponse:
+    """Record that the person gives or withdraws consent for a purpose (the consent API's own step; a sharing
+    policy that requires consent reads the latest record)."""
+    p = await page(request, "ocmw")
+    await fbu_routes.owned_case(p.ctx, p.who, case_id)
+    form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    data = {"purpose": form.get("purpose", ""), "given": form.get("given") == "yes", "note": form.get("note") or None}
+    body, errors = forms.validate(ConsentIn, data)
+    flash = None
+    if body is not None:
+        await sharing_routes.record_consent(case_id, body, p.who, p.ctx)
+        flash = ("success", _("Consent recorded"), _("consent:yes") if body.given else _("consent:no"))
+    view = await _case_view(p, case_id, typed=form if errors else {}, errors=errors, step="toestemming", flash=flash)
+    return p.render("_fbu_case.html" if is_htmx(request) else "fbu_case.html",
+                    422 if errors and not is_htmx(request) else 200, **view)
 
 
 # ---- personal data and documents -------------------------------------------------------------------------

@@ -77,6 +77,16 @@ async def test_fbu_case_form_page_and_signatures(stack: Stack, context: Any, bro
     logged = await stack.pool.fetchval("SELECT count(*) FROM access_log WHERE case_id = $1", case_id)
     assert logged == 1
 
+    # consent: recorded through the page (the consent API's step), listed on it, kept in the database
+    await page.get_by_role("textbox", name="Doel", exact=True).fill("fbu-claim")
+    await page.get_by_role("textbox", name="Opmerking", exact=True).fill("formulier getekend")
+    await page.get_by_role("button", name="Toestemming vastleggen").click()
+    await page.locator("#consents").get_by_text("fbu-claim").wait_for()
+    assert "gegeven" in await page.locator("#consents").inner_text()
+    recorded = await stack.pool.fetchrow("SELECT purpose, given, note FROM consents WHERE case_id = $1", case_id)
+    assert dict(recorded) == {"purpose": "fbu-claim", "given": True, "note": "formulier getekend"}
+    assert await check_page(page, "fbu-toestemming") == []
+
     # another OCMW gets "niet gevonden", never the case
     other = await browser.new_context(bypass_csp=True)
     try:
