@@ -7,15 +7,14 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api import claims_routes
 from api.case_documents import fbu_case
 from api.web import forms
-from api.web.core import WebRoute, is_htmx, page
+from api.web.core import WebRoute, attempt, is_htmx, page, posted_form
 from api.web.fbu_pages import computations
-from api.web.i18n import _, term
 from schemas.fbu import ClaimDecision
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -60,18 +59,15 @@ async def claim_page(request: Request, claim_id: str) -> HTMLResponse:
 @router.post("/claims/{claim_id}/beslissing", response_class=HTMLResponse)
 async def decide(request: Request, claim_id: str) -> HTMLResponse:
     p = await page(request, "wonen-vlaanderen")
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await posted_form(request)
     data = {k: form[k] for k in ("decision", "reason") if form.get(k)}
     body, errors = forms.validate(ClaimDecision, data)
     if "" in errors:  # the model-wide rule (a rejection needs a reason) belongs to the reason field
         errors["reason"] = errors.pop("")
     flash = None
     if body is not None:
-        try:
-            result = await claims_routes.decide(claim_id, body, p.who, p.ctx, form.get("idem") or None)
-            flash = ("success", term("step", "decision"), term("status", result.status))
-        except HTTPException as exc:
-            flash = ("error", _("The step was not applied."), _(str(exc.detail)))
+        flash = await attempt("decision", claims_routes.decide(claim_id, body, p.who, p.ctx,
+                                                               form.get("idem") or None))
     view = await _claim_view(p, claim_id, typed=form if errors or (flash and flash[0] == "error") else {},
                              errors=errors, flash=flash)
     return p.render("_claim.html" if is_htmx(request) else "claim.html", 200 if is_htmx(request) or not errors

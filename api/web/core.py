@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,24 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
                         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                                  "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                                             "style-src 'self'; frame-ancestors 'none'"})
+
+
+Flash = tuple[str, str, str]  # kind (success | error), title, text
+
+
+async def posted_form(request: Request) -> dict[str, str]:
+    """The posted form's text fields, stripped (what was typed is shown again when a step is refused)."""
+    return {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+
+
+async def attempt(step: str, call: Awaitable[Any]) -> Flash:
+    """Run a step through the API's own function; its answer becomes the page's message: the step and the new
+    status, or the refusal (409, 422, 404 …) with its reason, never an error page."""
+    try:
+        result = await call
+    except HTTPException as exc:
+        return ("error", i18n._("The step was not applied."), i18n._(str(exc.detail)))
+    return ("success", i18n.term("step", step), i18n.term("status", result.status))
 
 
 def is_htmx(request: Request) -> bool:

@@ -14,7 +14,7 @@ from api import energy_routes
 from api.case_documents import energy_case
 from api.updates import Update, run_update, step_name
 from api.web import forms
-from api.web.core import Page, WebRoute, is_htmx, page
+from api.web.core import Page, WebRoute, attempt, is_htmx, page, posted_form
 from api.web.fbu_pages import nest
 from api.web.i18n import _, term
 from api.web.timeline import layout
@@ -116,17 +116,13 @@ async def case_step(request: Request, case_id: str, step: str) -> HTMLResponse:
     if step not in STEPS:
         raise HTTPException(404, "No such step.")
     await energy_routes.owned_by_ocmw(p.ctx, p.who, case_id)
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await posted_form(request)
     update, model, keep = STEPS[step]
     data = {k: forms.amount(form[k]) if k.endswith("_eur") else form[k] for k in keep if form.get(k)}
     body, errors = forms.validate(model, data)
     flash = None
     if body is not None:
-        try:
-            result = await run_update(p.ctx.client, case_id, update, body, form.get("idem") or None)
-            flash = ("success", term("step", step), term("status", result.status))
-        except HTTPException as exc:
-            flash = ("error", _("The step was not applied."), _(str(exc.detail)))
+        flash = await attempt(step, run_update(p.ctx.client, case_id, update, body, form.get("idem") or None))
     view = await _case_view(p, case_id, typed=form if errors or (flash and flash[0] == "error") else {},
                             errors=errors, step=step, flash=flash)
     return p.render("_energy_case.html" if is_htmx(request) else "energy_case.html",

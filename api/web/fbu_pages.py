@@ -21,7 +21,7 @@ from api.case_documents import fbu_case
 from api.sharing_routes import ConsentIn
 from api.updates import Update, run_update, step_name
 from api.web import forms
-from api.web.core import Page, WebRoute, is_htmx, page
+from api.web.core import Page, WebRoute, attempt, is_htmx, page, posted_form
 from api.web.i18n import _, euro, percent, term
 from api.web.timeline import layout
 from schemas.calendar import add_months, brussels_date
@@ -163,19 +163,16 @@ async def case_step(request: Request, case_id: str, step: str) -> HTMLResponse:
     if step not in STEPS:
         raise HTTPException(404, "No such step.")
     await fbu_routes.owned_case(p.ctx, p.who, case_id)
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await posted_form(request)
     update, model = STEPS[step]
     data, errors = await _body(p, case_id, step, form)
     body, more = forms.validate(model, data) if not errors else (None, {})
     errors |= {_field(step, k): v for k, v in more.items()}
     flash = None
     if body is not None:
-        try:
-            result = await run_update(p.ctx.client, case_id, update, body, form.get("idem") or None)
-            flash = ("success", term("step", step), term("status", result.status))
+        flash = await attempt(step, run_update(p.ctx.client, case_id, update, body, form.get("idem") or None))
+        if flash[0] == "success":
             form = {}
-        except HTTPException as exc:
-            flash = ("error", _("The step was not applied."), _(str(exc.detail)))
     view = await _case_view(p, case_id, typed=form if flash is None or flash[0] == "error" else {},
                             errors=errors, step=step, flash=flash)
     return p.render("_fbu_case.html" if is_htmx(request) else "fbu_case.html",
@@ -223,15 +220,12 @@ async def resubmit(request: Request, case_id: str, claim_id: str) -> HTMLRespons
     """Resubmit a claim Wonen-Vlaanderen rejected, with what was corrected (the claims API's own step)."""
     p = await page(request, "ocmw")
     await fbu_routes.owned_case(p.ctx, p.who, case_id)
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await posted_form(request)
     body, errors = forms.validate(ResubmitClaim, {"comment": form.get("comment", "")})
     flash = None
     if body is not None:
-        try:
-            result = await claims_routes.resubmit(claim_id, body, p.who, p.ctx, form.get("idem") or None)
-            flash = ("success", term("step", "resubmit"), term("status", result.status))
-        except HTTPException as exc:
-            flash = ("error", _("The step was not applied."), _(str(exc.detail)))
+        flash = await attempt("resubmit", claims_routes.resubmit(claim_id, body, p.who, p.ctx,
+                                                                 form.get("idem") or None))
     view = await _case_view(p, case_id, typed=form if errors else {}, errors=errors, step="opnieuw", flash=flash)
     return p.render("_fbu_case.html" if is_htmx(request) else "fbu_case.html", **view)
 
@@ -242,7 +236,7 @@ async def record_consent(request: Request, case_id: str) -> HTMLResponse:
     policy that requires consent reads the latest record)."""
     p = await page(request, "ocmw")
     await fbu_routes.owned_case(p.ctx, p.who, case_id)
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await posted_form(request)
     data = {"purpose": form.get("purpose", ""), "given": form.get("given") == "yes", "note": form.get("note") or None}
     body, errors = forms.validate(ConsentIn, data)
     flash = None
