@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # from api/web/static/vendor (never a CDN at run time).
 VENDOR := api/web/static/vendor/.installed
 
-.PHONY: dev test lint typecheck unit clean bench
+.PHONY: dev test lint typecheck unit clean bench soak
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ unit: $(STAMP)
 # BENCH_ARGS passes options, e.g. `make bench BENCH_ARGS="--json bench.json"`.
 bench: $(STAMP)
 	$(VENV)/bin/python scripts/bench.py $(BENCH_ARGS)
+
+# Soak under random kills of the worker, the API and the Temporal server (its own `vangnet dev`; at most 20
+# minutes, not part of `make test`), see docs/reliability.md. SOAK_ARGS passes options, e.g. SOAK_ARGS="--minutes 5".
+soak: $(STAMP)
+	timeout -s INT -k 60 1200 $(VENV)/bin/python scripts/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

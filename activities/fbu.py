@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +19,29 @@ from schemas.fbu_rules import FbuRuleSet, select_rule_set
 from vangnet.rulebooks.rulebook import load_fbu_rule_book
 from vangnet.rulebooks.working_days import add_working_days
 from workflows import contracts
+
+# How often a slow call says it is still alive; the workflow's heartbeat timeout for pay_claim is 10 s, so a
+# worker that dies mid-payment is noticed within those 10 s (the SDK sends at most one heartbeat per 8 s).
+HEARTBEAT_EVERY_SECONDS = 2.0
+
+
+@asynccontextmanager
+async def heartbeating(every: float = HEARTBEAT_EVERY_SECONDS) -> AsyncIterator[None]:
+    """Heartbeat in the background while the body runs (an HTTP call in flight): the attempt stays alive as long as
+    this process does, and a crash is retried after the heartbeat timeout instead of the start-to-close timeout."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 class FbuActivities:
@@ -38,7 +64,8 @@ class FbuActivities:
 
     @implements(contracts.pay_claim)
     async def pay_claim(self, request: PaymentRequest) -> PaymentReceipt:
-        """Book the payment with the payment system; the idempotency key makes every retry the same payment."""
+        """Book the payment with the payment system; the idempotency key makes every retry the same payment, so a
+        retry after a crash (noticed by the missing heartbeat) books nothing twice."""
         body = {
             "idempotency_key": request.idempotency_key,
             "amount": str(request.amount),
@@ -47,7 +74,8 @@ class FbuActivities:
             "reference": request.reference,
         }
         try:
-            response = await self._http.post(self._payments_url, json=body, timeout=20)
+            async with heartbeating():
+                response = await self._http.post(self._payments_url, json=body, timeout=20)
         except httpx.HTTPError as exc:
             raise ApplicationError(
                 f"payment system unreachable: {type(exc).__name__}", type="PaymentUnavailable"

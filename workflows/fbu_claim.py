@@ -73,6 +73,9 @@ class FbuClaimWorkflow:
                     reference=f"FBU {inp.case_id} {inp.claim_kind}",
                 ),
                 start_to_close_timeout=timedelta(seconds=60),
+                # pay_claim heartbeats while its HTTP call is in flight: a payment cut off by a worker crash is
+                # retried (same idempotency key, so the same payment) within seconds, not after the 60 s above.
+                heartbeat_timeout=timedelta(seconds=10),
                 retry_policy=HTTP_RETRY,
             )
             self._state.status = "paid"
