@@ -46,6 +46,10 @@ MAX_STEPS_PER_RUN = 400  # well below the 2,000-update limit; continue-as-new be
 C = TypeVar("C")
 
 
+# Waiting callbacks are applied in the order they happened at the netbeheerder (``occurred_at``), not as they arrived.
+CALLBACKS_IN_OCCURRENCE_ORDER = "callbacks-in-occurrence-order"
+
+
 @workflow.defn(name="EnergyCase")
 class EnergyCaseWorkflow:
     @workflow.init
@@ -98,12 +102,22 @@ class EnergyCaseWorkflow:
         self._wake = False
 
     async def _apply_callbacks(self) -> None:
-        """The netbeheerder's callbacks in arrival order, each once, until the case closes."""
+        """The netbeheerder's callbacks waiting, each once, the one that happened first first, until the case
+        closes."""
         while self._inbox and self._case.s.phase != "closed":
-            cb = self._inbox.pop(0)
+            cb = self._inbox.pop(self._first_happened())
             if first_seen(self._case, cb):
                 self._steps += 1
                 await apply_callback(self._case, cb)
+
+    def _first_happened(self) -> int:
+        """Where in the inbox the callback is that happened first (arrival order among equals). Callbacks that
+        waited together (a worker down, the forwarder catching up) can have arrived in any order: in arrival order
+        an invoice paid before it was issued was lost and an older debt overwrote a newer one. Histories recorded
+        before this rule keep arrival order (the patch marker), so they replay as they ran."""
+        if not workflow.patched(CALLBACKS_IN_OCCURRENCE_ORDER):
+            return 0
+        return min(range(len(self._inbox)), key=lambda i: self._inbox[i].occurred_at)
 
     def _wake_up(self) -> None:
         self._wake = True  # the state changed: the main loop recomputes its next deadline
