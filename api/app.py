@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +31,8 @@ from api.limits import WriteRateLimiter, limits_middleware
 from vangnet.services import ops_metrics
 
 log = structlog.get_logger(__name__)
+DATABASE_UNAVAILABLE = ("The database is unavailable; try again in a moment (a step with the same Idempotency-Key "
+                        "is applied once).")
 
 DESCRIPTION = """
 Vangnet follows FBU eviction-prevention and energy-arrears cases for OCMWs, Wonen-Vlaanderen and grid operators.
@@ -102,6 +105,14 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
         problems = _friendly(list(exc.errors()))
         summary = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
         return JSONResponse({"detail": summary, "errors": problems}, status_code=422)
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.exceptions.OperatorInterventionError)
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """PostgreSQL down or restarting (refused, socket gone, connection cut, shutting down): 503, not 500."""
+        log.warning("database unavailable", error=type(exc).__name__, path=request.url.path)
+        return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "2"})
 
     app.include_router(platform_routes.router)
     app.include_router(fbu_routes.router)
