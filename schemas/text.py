@@ -38,6 +38,10 @@ def no_nul_in_schema(schema: dict[str, Any]) -> None:
     def mark(node: dict[str, Any]) -> None:
         if node.get("type") == "string" and "pattern" not in node and "format" not in node and "enum" not in node:
             node["pattern"] = NO_NUL_PATTERN
+            least = node.get("minLength", 0)
+            if least:  # text is stripped before its length is checked (str_strip_whitespace)
+                node["pattern"] = ("^\\s*[^\\s\\x00][^\\x00]*$" if least == 1 else
+                                   f"^\\s*[^\\s\\x00][^\\x00]{{{least - 2},}}[^\\s\\x00]\\s*$")
         for key in ("anyOf", "oneOf"):
             for option in node.get(key, []):
                 mark(option)
@@ -50,7 +54,7 @@ def no_nul_in_schema(schema: dict[str, Any]) -> None:
 class NoNul(BaseModel):
     """Base of the models that accept text from outside: every field is checked by ``without_nul``."""
 
-    model_config = ConfigDict(json_schema_extra=no_nul_in_schema)
+    model_config = ConfigDict(json_schema_extra=no_nul_in_schema, str_strip_whitespace=True)
 
     @field_validator("*", mode="after")
     @classmethod
