@@ -39,6 +39,8 @@ router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
 Ocmw = Annotated[Principal, Depends(require("ocmw"))]
 Ctx = Annotated[ApiContext, Depends(get_context)]
 CASE_NAMESPACE = uuid.UUID("6f2b1c1e-8f5e-4a59-9a35-3f1f7b7c2a10")
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 OPEN_CODES = problem_codes(ErrorCode.WRONG_MUNICIPALITY, ErrorCode.DATE_IN_FUTURE, ErrorCode.NO_RULE_SET,
                            ErrorCode.NOT_ELIGIBLE, ErrorCode.ENGINE_UNAVAILABLE, ErrorCode.CASE_STARTING)
 
@@ -213,7 +215,7 @@ async def parties(case_id: str, principal: Ocmw, ctx: Ctx) -> Parties:
 
 
 @router.get("/cases/{case_id}/documents/agreement", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}}, summary="The agreement as PDF (Dutch)",
+            responses=PDF, summary="The agreement as PDF (Dutch)",
             openapi_extra=problem_codes(ErrorCode.NO_DOCUMENT))
 async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
     await owned_case(ctx, principal, case_id)
@@ -238,7 +240,7 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
 
 
 @router.get("/cases/{case_id}/documents/vredegerecht-letter", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}},
+            responses=PDF,
             summary="Information letter to the justice of the peace after a landlord's refusal (Dutch)",
             openapi_extra=problem_codes(ErrorCode.NO_DOCUMENT))
 async def vredegerecht_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:

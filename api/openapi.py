@@ -140,6 +140,9 @@ def build(app: FastAPI) -> dict[str, Any]:
     _document_errors(app, doc)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    for name, schema in schemas.items():  # FastAPI's PlanItem-Input/-Output share a title: generators clash on it
+        if name.endswith(("-Input", "-Output")):
+            schema["title"] = name.replace("-", "")
     _link(doc)
     return doc
 

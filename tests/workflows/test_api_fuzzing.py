@@ -362,7 +362,7 @@ async def test_energy_case_with_a_notice_date_no_rule_set_covers_is_refused(fuzz
     code = energy.new_ean()
     r = await fuzz_stack.api.post("/v1/energy/cases", json=energy_open_body(code, notice=date(818, 3, 1)),
                                   headers=energy.ocmw)
-    assert r.status_code == 422, r.text
+    assert r.status_code == 409 and r.json()["code"] == "no_rule_set", r.text
     assert r.json()["detail"].startswith("No energy rule set covers a notice of default on 0818-03-01"), r.text
     assert await fuzz_stack.pool.fetchval("SELECT count(*) FROM energy_cases WHERE ean = $1", code) == 0
     await energy.open(ean_code=code)  # the connection point is still free
