@@ -49,7 +49,7 @@ def _op(package: str, operation_id: str) -> Any:
 async def test_a_generated_client_drives_an_fbu_and_an_energy_case(stack: Stack, tmp_path: Path) -> None:
     document = (await stack.api.get("/openapi.json")).json()
     client_pkg = generate(document, tmp_path)
-    from vangnet_client import models  # type: ignore[import-not-found]
+    from vangnet_client import models
 
     token = stack.token("ocmw", OCMW)["Authorization"].removeprefix("Bearer ")
     client = client_pkg.AuthenticatedClient(base_url=stack.url, token=token,
