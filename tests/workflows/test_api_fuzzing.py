@@ -408,7 +408,7 @@ async def test_a_plan_that_cannot_be_followed_is_refused_when_drafted(fuzz_stack
     for due in ("9999-12-31", "2050-01-01"):
         body = {"landlord_payment": "400.00", "plan": [{"due_on": due, "amount": "2000.00"}]}
         r = await fuzz_stack.api.put(f"/v1/fbu/cases/{case_id}/agreement", json=body, headers=fbu.ocmw)
-        assert r.status_code == 422, r.text
+        assert r.status_code == 409 and r.json()["code"] == "invalid_for_case", r.text
         assert r.json()["detail"].startswith(f"The last instalment is due {due}; a repayment plan must end"), r.text
     await fbu.draft(case_id, agreement_body(Decimal("2400.00"), Decimal("400.00"), 120, await fbu.today()))
     await fbu.sign_all(case_id)
