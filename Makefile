@@ -2,6 +2,9 @@
 VENV ?= .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The web application's front-end files: pinned in package-lock.json, installed from the npm registry, served
+# from api/web/static/vendor (never a CDN at run time).
+VENDOR := api/web/static/vendor/.installed
 
 .PHONY: dev test lint typecheck unit clean bench
 
@@ -12,10 +15,16 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-dev: $(STAMP)
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@rm -rf api/web/static/vendor && mkdir -p api/web/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js api/web/static/vendor/
+	@touch $@
+
+dev: $(STAMP) $(VENDOR)
 	$(VENV)/bin/vangnet dev
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) $(VENDOR) lint typecheck
 	$(VENV)/bin/pytest -q -ra
 
 lint: $(STAMP)

@@ -23,9 +23,11 @@ from api import (
     problems,
     reports_routes,
     sharing_routes,
+    web,
 )
 from api.context import ApiContext
 from api.limits import WriteRateLimiter, limits_middleware
+from vangnet.services import ops_metrics
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +53,7 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
         close: Callable[[], Awaitable[None]] | None = None
         if context_factory is not None:
             app.state.ctx, close = await context_factory()
+            close = await ops_metrics.attach(app.state.ctx.pool, registry, close)  # domain gauges on /metrics
         yield
         if close is not None:
             await close()
@@ -99,4 +102,5 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.include_router(reports_routes.router)
     problems.install(app)
     openapi.install(app)
+    web.mount(app)
     return app

@@ -52,7 +52,8 @@ def limits_middleware(max_body_bytes: int, limiter: WriteRateLimiter
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
             return response(ErrorCode.BODY_TOO_LARGE, f"The request body is larger than {max_body_bytes} bytes.")
-        auth = request.headers.get("authorization", "")
+        # the web application's session cookie holds a token too: its writes count against the same budget
+        auth = request.headers.get("authorization", "") or request.cookies.get("vangnet_session", "")
         if (request.method in WRITE_METHODS and auth and not request.url.path.startswith(UNLIMITED_PATHS)):
             key = hashlib.sha256(auth.encode()).hexdigest()
             wait = limiter.allow(key)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import Deadline, Strict
+from schemas.fbu_rules import FbuRuleSet
 from schemas.identifiers import Iban, NationalNumber, NisCode
 from schemas.money import Euro, PositiveEuro
 from schemas.text import no_nul_in_schema
@@ -154,6 +155,7 @@ class FbuCaseInput(BaseModel):
     monthly_rent: Decimal
     arrears_amount: Decimal
     arrears_since: date
+    carried: FbuWorkflowState | None = Field(None, description="On continue-as-new: the state the case goes on with.")
 
 
 class Signature(BaseModel):
@@ -236,6 +238,20 @@ class FbuCaseState(BaseModel):
     breached_on: date | None = None
 
 
+class FbuWorkflowState(BaseModel):
+    """Everything the FBU case workflow knows, in one object: the case as the ``state`` query shows it, and what
+    only the workflow needs. Carried whole over continue-as-new (``FbuCaseInput.carried``)."""
+
+    case: FbuCaseState
+    opened: bool = False  # CaseOpened is in the log
+    rules: FbuRuleSet | None = None  # the opening day's set for the process values, then the submission day's
+    repayments: list[Repayment] = []
+    ever_in_force: AgreementVersion | None = None  # the last version that came into force
+    initial_claimed: bool = False
+    landlord_payment_due: date | None = None
+    stream_version: int = 0  # the case stream's last event number, when the run continued as new
+
+
 class ClaimPayout(BaseModel):
     kind: PayoutKind
     amount: Decimal
@@ -278,3 +294,5 @@ class ClaimStatusChanged(BaseModel):
     status: PayoutStatus
     payment_id: str | None = None
 
+
+FbuCaseInput.model_rebuild()  # its ``carried`` is defined further down

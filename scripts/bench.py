@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench.py [--quick] [--json FILE] [--profile DIR] [--set VANGNET_X=VALUE] [--keep]
 
-It starts its own ``vangnet dev`` (``bench_energy_load.OwnStack``: a fresh var dir under /tmp, free ports, the
+It starts its own ``vangnet dev`` (``bench_stack.OwnStack``: a fresh var dir under /tmp, free ports, the
 API's write limit raised) and measures, in this order:
 
 1. the LIMIT: no-op workflows/s and history events/s of the stack's Temporal server, run by a worker in this
@@ -44,20 +44,11 @@ from typing import Any
 import bench_limit
 import httpx
 import psutil
-from bench_energy_load import (
-    VANGNET,
-    BenchError,
-    OwnStack,
-    Target,
-    install_ctrl_c,
-    issue_token,
-    machine,
-    metric_means,
-    signals_ignored,
-)
 from bench_load import Api, LoadError, energy_opens, lifecycles, read_your_writes, sign_latency, sign_setup
+from bench_measure import machine, metric_means
 from bench_reads import RawGets, open_loop
 from bench_report import CpuMeter, LockWatch, log_position, projection_lag, render, scrape_sdk, settle
+from bench_stack import VANGNET, BenchError, OwnStack, Target, install_ctrl_c, issue_token, signals_ignored
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from bench_energy_load import brussels_today, open_body, percentile
+from bench_energy_load import brussels_today, open_body
+from bench_energy_report import percentile
 
 T = TypeVar("T")
 PARTIES = ("tenant", "landlord", "ocmw")

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import psutil
-from bench_energy_load import HISTOGRAMS, Target, machine_busy, scrape
+from bench_measure import HISTOGRAMS, machine_busy, scrape
+from bench_stack import Target
 
 GROUPS = ("temporal", "worker", "api", "postgres", "dev_rest", "bench")
 LABELS = {"temporal": "Temporal", "worker": "worker", "api": "API", "postgres": "PostgreSQL",
@@ -122,7 +123,7 @@ SDK_HISTOGRAMS = {**HISTOGRAMS,  # the product appends through local activities
 
 
 async def scrape_sdk(http: httpx.AsyncClient, url: str | None) -> dict[str, tuple[float, float]]:
-    """``bench_energy_load.scrape`` with the local-activity histograms too."""
+    """``bench_measure.scrape`` with the local-activity histograms too."""
     return await scrape(http, url, SDK_HISTOGRAMS)
 
 

@@ -78,15 +78,16 @@ def build_worker(client: Client, task_queue: str, activities: list[Any], setting
     )
 
 
-def metrics_runtime(port: int) -> Runtime | None:
+def metrics_runtime(port: int, host: str = "127.0.0.1") -> Runtime | None:
     if not port:
         return None
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
-        bind_address=f"127.0.0.1:{port}", durations_as_seconds=True)))
+        bind_address=f"{host}:{port}", durations_as_seconds=True)))
 
 
 async def run_worker(settings: Settings, database_url: str) -> None:
-    client = await connect(settings, runtime=metrics_runtime(settings.worker_metrics_port))
+    runtime = metrics_runtime(settings.worker_metrics_port, settings.worker_metrics_host)
+    client = await connect(settings, runtime=runtime)
     async with AsyncExitStack() as stack:
         pool = await create_pool(database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max)
         stack.push_async_callback(pool.close)

@@ -39,19 +39,24 @@ import httpx
 import structlog
 import uvicorn
 from fastapi import FastAPI, HTTPException, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.netbeheerder import (
     CALLBACK_FOR,
-    EAN_PATTERN,
     PARAMS_FOR,
     Callback,
-    CallbackType,
-    Energy,
     NetbeheerderRequest,
-    RequestType,
-    Value,
     signature_headers,
+)
+from simulators.netbeheerder.models import (
+    CallbackList,
+    Delivery,
+    EmitRequest,
+    Faults,
+    FaultsUpdate,
+    RequestAccepted,
+    RequestList,
+    RequestView,
+    SentCallback,
 )
 from simulators.netbeheerder.store import (
     IdempotencyConflictError,
@@ -66,103 +71,10 @@ log = structlog.get_logger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8102
 DEFAULT_SECRET = "dev-secret-fluvius"  # noqa: S105 - the embedded default only; a deployment sets NBSIM_SECRET
-MAX_DELAY_MS = 60_000
 MAX_ATTEMPTS = 5  # per callback copy
 BACKOFF_SECONDS = 0.1  # doubled after every failed attempt: 0.1 + 0.2 + 0.4 + 0.8 s between five attempts
 CALLBACK_TIMEOUT_SECONDS = 5.0
 RETRY_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
-
-
-# --------------------------------------------------------------------------------------------------- models
-
-
-class Faults(BaseModel):
-    """The complete fault configuration currently in force."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    delay_ms: int = Field(200, ge=0, le=MAX_DELAY_MS)
-    duplicate_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
-    reorder_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
-    error_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
-
-
-class FaultsUpdate(BaseModel):
-    """Body of ``PUT /faults``: fields left out keep their current value."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    delay_ms: int | None = Field(None, ge=0, le=MAX_DELAY_MS)
-    duplicate_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
-    reorder_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
-    error_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
-
-
-class EmitRequest(BaseModel):
-    """Body of ``POST /v1/emit``: a callback on the netbeheerder's own initiative (the simulator fills the rest)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: CallbackType
-    ean: str = Field(pattern=EAN_PATTERN)
-    energy: Energy
-    data: dict[str, Value] = Field(default_factory=dict)
-    callback_url: str = Field(min_length=1, max_length=500)
-    event_id: str | None = Field(None, min_length=1, max_length=200, description="Default: a fresh unique id.")
-    request_key: str | None = Field(None, max_length=200)
-    occurred_at: AwareDatetime | None = Field(None, description="Default: now.")
-
-
-class Delivery(BaseModel):
-    """One copy of a callback sent to one address: the answer to every attempt, and the final one."""
-
-    event_id: str
-    type: CallbackType
-    url: str
-    copy_no: int = Field(description="1, or 2 for the duplicate of a duplicated callback.")
-    attempts: list[int | str] = Field(description="HTTP status, or the connection error's name, per attempt.")
-    status: int | str | None = Field(description="The last attempt's outcome.")
-    delivered: bool = Field(description="The receiver answered 2xx.")
-    sent_at: str
-
-
-class SentCallback(Delivery):
-    callback: Callback
-
-
-class CallbackList(BaseModel):
-    callbacks: list[SentCallback]
-    count: int
-
-
-class RequestAccepted(BaseModel):
-    request_id: str
-    status: RequestStatus
-    replayed: bool = False
-
-
-class RequestView(BaseModel):
-    request_id: str
-    idempotency_key: str
-    type: RequestType
-    status: RequestStatus
-    accepted_at: str
-    performed_at: str | None
-    request: NetbeheerderRequest
-    callbacks: list[Delivery]
-    replayed: bool = False
-
-    @classmethod
-    def of(cls, stored: StoredRequest, *, replayed: bool = False) -> RequestView:
-        return cls(request_id=stored.request_id, idempotency_key=stored.idempotency_key, type=stored.request.type,
-                   status=stored.status, accepted_at=stored.accepted_at, performed_at=stored.performed_at,
-                   request=stored.request, callbacks=[Delivery.model_validate(d) for d in stored.deliveries],
-                   replayed=replayed)
-
-
-class RequestList(BaseModel):
-    requests: list[RequestView]
-    count: int
 
 
 # ----------------------------------------------------------------------------------------- request params

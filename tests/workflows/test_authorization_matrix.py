@@ -1,4 +1,4 @@
-"""The authorisation matrix: every route of the API × every role × own/other organisation.
+"""The authorisation matrix: every route of the JSON API × every role × own/other organisation.
 
 For each route the table ``EXPECTATIONS`` says which status each caller gets. The product's rules:
 - no token answers 401, a token with a role the route does not serve answers 403 (decided before any lookup);
@@ -11,6 +11,10 @@ For each route the table ``EXPECTATIONS`` says which status each caller gets. Th
   none of ours, Wonen-Vlaanderen nothing of energy cases).
 
 A route of the app that has no row here fails the test: add its expectations (and a request) below.
+The web application's routes (``api.web``: its pages, form posts and the ``/static`` mount) are not rows here:
+they answer to a session cookie, not a bearer token, and have their own matrix with the same principals in
+tests/web/test_web_authorization.py, which checks that exactly the routes ``is_web_route`` leaves out of this
+one are its rows. Between the two, every route of the app has expectations.
 The matrix is printed as a table in the test output.
 """
 
@@ -24,14 +28,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import RouteContext, iter_route_contexts
 from pydantic import SecretStr
 
+import api.web
 from api.app import create_app
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver, callback
@@ -142,12 +148,27 @@ SHOWS_PERSONAL_DATA: set[tuple[str, str]] = {
 DOCS_ROUTES = {"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 
 
-def app_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path template) of every route; a route without methods (a mount, a websocket) counts as ANY."""
+WEB_PACKAGE = Path(api.web.__file__).resolve().parent
+
+
+def is_web_route(route: RouteContext) -> bool:
+    """A route of the web application: an endpoint of a module of ``api.web``, or a mount serving files from that
+    package (``/static``). These are covered by tests/web/test_web_authorization.py, not by this matrix."""
+    endpoint = route.endpoint
+    if endpoint is not None:
+        return str(getattr(endpoint, "__module__", "")).startswith("api.web")
+    directory = getattr(getattr(route, "app", None), "directory", None)
+    return directory is not None and Path(directory).resolve().is_relative_to(WEB_PACKAGE)
+
+
+def app_routes(app: FastAPI, *, web: bool = False) -> set[tuple[str, str]]:
+    """(method, path template) of every route of the JSON API (``web=False``) or of every route of the web
+    application (``web=True``); a route without methods (a mount, a websocket) counts as ANY. Each route of the
+    app is in exactly one of the two sets."""
     found: set[tuple[str, str]] = set()
     for route in iter_route_contexts(app.routes):
         path = route.path
-        if path is None or path in DOCS_ROUTES:
+        if path is None or path in DOCS_ROUTES or is_web_route(route) != web:
             continue
         methods = set(route.methods or ()) - {"HEAD", "OPTIONS"}
         for method in methods or {"ANY"}:
@@ -156,7 +177,7 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 
 def coverage_problems() -> list[str]:
-    routes = app_routes(create_app())
+    routes = app_routes(create_app())  # the JSON API's routes; the web application's are the web matrix's rows
     problems = [f"{m} {p} is a route of the app without authorisation expectations: add its row to EXPECTATIONS "
                 f"(and a request to REQUESTS) in tests/workflows/test_authorization_matrix.py"
                 for m, p in sorted(routes - EXPECTATIONS.keys())]

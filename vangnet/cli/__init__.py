@@ -10,7 +10,7 @@ import warnings
 
 import typer
 
-from vangnet.cli import data, dev, keys, policies, rehearsal, retention, rules, serving
+from vangnet.cli import cases, data, dev, keys, policies, rehearsal, retention, rules, serving
 
 app = typer.Typer(help="Vangnet: FBU and energy-arrears case engine on Temporal.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -20,6 +20,7 @@ app.add_typer(rules.rules_app, name="rules")
 app.add_typer(data.projections_app, name="projections")
 app.add_typer(policies.policies_app, name="policies")
 app.add_typer(retention.retention_app, name="retention")
+app.add_typer(cases.cases_app, name="cases")
 
 
 def main() -> None:

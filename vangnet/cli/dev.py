@@ -115,6 +115,7 @@ def _run_dev(settings: Settings) -> None:
               else "(external cluster)")
         typer.secho(
             "\nVangnet is running (Ctrl-C stops everything; a component that dies is restarted)\n"
+            f"  Web app        http://{settings.api_host}:{settings.api_port}/  (sign in: pick a role and an OCMW)\n"
             f"  API            http://{settings.api_host}:{settings.api_port}  (docs: /docs, health: /healthz)\n"
             f"  Temporal UI    {ui}  (to decrypt payloads: sign in at /codec/login on the API)\n"
             f"  Temporal       {settings.temporal_target}  namespace {settings.temporal_namespace}\n"

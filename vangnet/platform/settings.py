@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     temporal_tls: bool = False
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = Field(None, description="CA bundle of a self-hosted cluster's frontend (mTLS).")
+    temporal_tls_server_name: str | None = Field(None, description="Name in the frontend's certificate, if not "
+                                                 "the address's host.")
     temporal_api_key: SecretStr | None = None
     embedded_temporal_port: int = 7233
     embedded_temporal_ui_port: int = 8233
@@ -43,6 +46,8 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(256 * 1024, description="Larger request bodies get 413.")
     api_writes_per_minute: int = Field(600, description="Writes per bearer token per minute (per API process).")
     worker_metrics_port: int = Field(9464, description="Temporal SDK Prometheus endpoint on the worker; 0 = off.")
+    worker_metrics_host: str = Field("127.0.0.1", description="Bind address of that endpoint (0.0.0.0 in a "
+                                     "container, so Prometheus can scrape it).")
 
     # `vangnet dev` restarts a component that dies; it gives up after this many deaths within the window.
     dev_restart_budget: int = Field(5, ge=0, description="Restarts allowed per component within the window.")

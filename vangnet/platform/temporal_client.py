@@ -16,6 +16,8 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         tls = TLSConfig(
             client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
             client_private_key=settings.temporal_tls_key.read_bytes() if settings.temporal_tls_key else None,
+            server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+            domain=settings.temporal_tls_server_name,
         )
     return await Client.connect(
         settings.temporal_target,

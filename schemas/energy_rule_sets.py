@@ -1,0 +1,141 @@
+"""Energy rule sets: the dated versions of the procedure, how one is chosen, and when minimal supply comes back.
+
+A rule set (notice period, prepayment terms, minimal supply) is chosen by the date of the case's starting event, the
+notice of default. Split from ``schemas.energy_rules`` (which re-exports every name) so that each kind of dated rule
+reads on its own; pure like the rest of ``schemas``: it runs inside Temporal workflows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from pydantic import Field, model_validator
+
+from schemas.common import Fraction, Frozen, NoRuleSetError
+from schemas.dated import check_until, covers, select_covering
+from schemas.money import PositiveEuro
+
+CreditUnit = Literal["kwh", "eur"]
+RestoreRule = Literal["half_repaid_on_request", "debt_below_threshold"]
+
+
+class NoEnergyRuleSetError(NoRuleSetError):
+    """No energy rule set (or credit period) covers the date; the operator must extend the book.
+
+    A subclass of the FBU ``NoRuleSetError`` so that callers handling "no rules for that date" in general catch
+    both, while energy code can tell them apart.
+    """
+
+
+
+class EnergyRuleSet(Frozen):
+    """One dated version of the procedure, chosen by the date of the notice of default.
+
+    ``valid_from`` and ``valid_until`` are inclusive; ``valid_until`` None means open-ended.
+    """
+
+    id: str = Field(min_length=1, max_length=64, examples=["energy-2022-07"])
+    valid_from: date
+    valid_until: date | None = None
+    source: str = Field(min_length=1, description="The seed lines and decisions these values come from.")
+    assumptions: tuple[str, ...] = Field(
+        default=(), description="Which values are Vangnet decisions (⚑) rather than stated by the sources."
+    )
+    registered_letter_required: bool = Field(description="Whether the notice of default must be registered.")
+    notice_period_days: int = Field(
+        gt=0, description="Days from the notice of default until the supplier may end the contract."
+    )
+    gas_prepayment_after_unpaid_days: int = Field(
+        gt=0, description="Days after the due date of an unpaid social-supplier gas invoice until prepayment."
+    )
+    electricity_prepayment_at_takeover: bool = Field(
+        description="Whether the electricity prepayment function is activated as soon as the netbeheerder takes over."
+    )
+    emergency_credit_unit: CreditUnit
+    minimal_supply_restore_rule: RestoreRule
+    minimal_supply_restore_threshold_eur: PositiveEuro | None = Field(
+        default=None, description="Minimal supply is switched back on when the total debt is strictly below this."
+    )
+    minimal_supply_restore_repaid_share: Fraction | None = Field(
+        default=None, description="Minimal supply may be switched back on, on request, once this share is repaid."
+    )
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> EnergyRuleSet:
+        check_until(f"rule set {self.id}", self.valid_from, self.valid_until)
+        if self.minimal_supply_restore_rule == "debt_below_threshold":
+            if self.minimal_supply_restore_threshold_eur is None:
+                raise ValueError(
+                    f"rule set {self.id}: minimal_supply_restore_rule 'debt_below_threshold' needs "
+                    "minimal_supply_restore_threshold_eur"
+                )
+            if self.minimal_supply_restore_repaid_share is not None:
+                raise ValueError(
+                    f"rule set {self.id}: minimal_supply_restore_repaid_share must be null under "
+                    "'debt_below_threshold'"
+                )
+        else:
+            if self.minimal_supply_restore_repaid_share is None:
+                raise ValueError(
+                    f"rule set {self.id}: minimal_supply_restore_rule 'half_repaid_on_request' needs "
+                    "minimal_supply_restore_repaid_share"
+                )
+            if self.minimal_supply_restore_threshold_eur is not None:
+                raise ValueError(
+                    f"rule set {self.id}: minimal_supply_restore_threshold_eur must be null under "
+                    "'half_repaid_on_request'"
+                )
+        return self
+
+    def covers(self, on: date) -> bool:
+        """Whether a notice of default sent on ``on`` falls under this set (both ends inclusive)."""
+        return covers(self, on)
+
+
+
+class HasRuleSets(Protocol):
+    """What this module reads of a rule book (its rule sets); ``EnergyRuleBook`` has it.
+
+    A Protocol rather than the book itself, because the book (``schemas.energy_rules``) is built from this module's
+    models and importing it here would make a cycle.
+    """
+
+    @property
+    def rule_sets(self) -> tuple[EnergyRuleSet, ...]: ...
+
+
+def select_energy_rule_set(book: HasRuleSets, on: date) -> EnergyRuleSet:
+    """The rule set covering a notice of default sent on ``on``; the book's validation guarantees at most one."""
+    return select_covering(book.rule_sets, on, what="energy rule set",
+                           subject=f"a notice of default on {on.isoformat()}", error=NoEnergyRuleSetError)
+
+
+def minimal_supply_may_be_restored(
+    rule_set: EnergyRuleSet, total_debt: Decimal, repaid_share: Decimal | None = None
+) -> bool:
+    """Whether minimal electricity supply switched off on LAC advice may be switched back on.
+
+    Under ``debt_below_threshold`` (from 2022-07-01) this is automatic once the total debt is strictly below the
+    threshold: 150.00 is not enough, 149.99 is. Under ``half_repaid_on_request`` (before) it happens only on the
+    customer's request once at least the set share of the debt is repaid; ``repaid_share`` is that repaid share
+    (0.5 is half), and without it the answer is False unless the debt is fully paid, so that automatic checks
+    never restore supply under the old rule.
+    """
+    if total_debt < 0:
+        raise ValueError("total_debt must not be negative")
+    if rule_set.minimal_supply_restore_rule == "debt_below_threshold":
+        threshold = rule_set.minimal_supply_restore_threshold_eur
+        assert threshold is not None  # guaranteed by the rule set's validation
+        return total_debt < threshold
+    required = rule_set.minimal_supply_restore_repaid_share
+    assert required is not None  # guaranteed by the rule set's validation
+    if total_debt == 0:
+        return True
+    if repaid_share is None:
+        return False
+    if not 0 <= repaid_share <= 1:
+        raise ValueError("repaid_share must lie between 0 and 1")
+    return repaid_share >= required
+

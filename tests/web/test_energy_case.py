@@ -1,0 +1,76 @@
+"""An energy case in the browser: opened with the form, the contract ends, the netbeheerder simulator takes over
+(signed callbacks over HTTP), the OCMW requests prepayment and the page shows the budget meter active."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from tests.conftest import Stack, eventually
+from tests.energy_helpers import ean
+from tests.fbu_helpers import Driver
+from tests.web.conftest import check_page, sign_in
+
+
+async def test_energy_case_to_prepayment(stack: Stack, context: Any, browser: Any) -> None:
+    today = await Driver(stack).today()
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    await page.goto(stack.url + "/energie/nieuw")
+    assert await check_page(page, "energie-nieuw") == []
+    await page.get_by_label("Naam").fill("Samira Benali")
+    await page.get_by_label("Rijksregisternummer").fill("85.07.30-033.28")
+    await page.get_by_label("Adres").fill("Brugsesteenweg 12, 9000 Gent")
+    await page.get_by_label("EAN-code").fill("541448820000000001")  # wrong check digit
+    await page.get_by_label("Commerciële leverancier").fill("Engie")
+    await page.get_by_label("Datum van de ingebrekestelling").fill(today.isoformat())
+    await page.get_by_role("button", name="Dossier openen").click()
+    await page.locator("#ean-error", has_text="Deze EAN-code is niet geldig").wait_for()
+    assert await page.get_by_label("EAN-code").get_attribute("aria-invalid") == "true"
+    await page.get_by_label("EAN-code").fill(ean(int(time.time() * 1000) % 10**8))
+    await page.get_by_role("button", name="Dossier openen").click()
+    await page.get_by_role("heading", name="Tijdlijn").wait_for()
+    case_id = page.url.rsplit("/", 1)[1]
+    assert await check_page(page, "energie-dossier") == []
+
+    await page.evaluate("window.__noReload = true")
+    await page.get_by_label("Gebeurtenis", exact=True).select_option("contract_ended")
+    await page.get_by_label("Op", exact=True).fill(today.isoformat())
+    await page.get_by_role("button", name="Registreren", exact=True).click()
+    await page.get_by_text("Melding van de leverancier geregistreerd.").wait_for()
+    assert await page.evaluate("window.__noReload === true")
+
+    async def phase(name: str) -> bool:
+        return await stack.pool.fetchval("SELECT phase FROM proj_energy_cases WHERE case_id = $1", case_id) == name
+
+    await eventually(lambda: phase("social_supplier"), within=20)
+    await page.goto(f"{stack.url}/energie/{case_id}")
+    await page.get_by_role("button", name="Budgetmeter aanvragen").click()
+    await page.get_by_text("Budgetmeter aangevraagd.").wait_for()
+    await eventually(lambda: phase("prepayment"), within=20)
+    await page.goto(f"{stack.url}/energie/{case_id}")
+    await page.get_by_text("actief", exact=True).wait_for()
+    assert "Budgetmeter actief" in (await page.locator(".timeline svg").text_content() or "")
+    assert await check_page(page, "energie-budgetmeter") == []
+    # the LAC: ask for a hearing, then record its advice, both without a reload
+    await page.get_by_label("Zitting op").fill((today + timedelta(days=14)).isoformat())
+    await page.get_by_role("button", name="Zitting aanvragen").click()
+    await page.get_by_text("LAC-zitting aangevraagd.").wait_for()
+    await page.get_by_label("Advies", exact=True).select_option("refuse")
+    await page.locator("#adv-on").fill(today.isoformat())
+    await page.get_by_role("button", name="Advies registreren").click()
+    await page.get_by_text("Advies van de LAC geregistreerd.").wait_for()
+    assert "advies: afsluiting geweigerd" in await page.locator("dl.facts").inner_text()
+    await page.get_by_role("button", name="Toon persoonsgegevens").click()
+    await page.get_by_text("Samira Benali").wait_for()
+    assert await stack.pool.fetchval("SELECT count(*) FROM access_log WHERE case_id = $1", case_id) == 1
+
+    other = await browser.new_context(bypass_csp=True)
+    try:
+        page2 = await other.new_page()
+        await sign_in(page2, stack.url, "ocmw", "ocmw-11002")
+        response = await page2.goto(f"{stack.url}/energie/{case_id}")
+        assert response.status == 404
+    finally:
+        await other.close()

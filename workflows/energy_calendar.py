@@ -1,0 +1,71 @@
+"""What the calendar moves in an energy case, in the order of the procedure: the end of the notice period, an
+unpaid invoice that calls for prepayment, the end of the winter ban for a deferred LAC advice, and the heating
+support's top-up days and reimbursement claim. The dates themselves come from ``energy_deadlines``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.common import Deadline
+
+from workflows import energy_deadlines
+from workflows.common import today
+from workflows.energy_procedure import EnergyCase
+
+
+def due_dates(case: EnergyCase) -> list[Deadline]:
+    if case.book is None:
+        return []
+    return energy_deadlines.due_dates(case.s, case.book, today())
+
+
+def next_deadline(case: EnergyCase) -> date | None:
+    """The next day the case has something to do by itself (the LAC hearing waits for the OCMW)."""
+    actionable = [d.due_on for d in due_dates(case) if d.kind != "lac_hearing"]
+    return min(actionable, default=None)
+
+
+async def on_time(case: EnergyCase) -> None:
+    """Take every step that is due today, phase by phase."""
+    on = today()
+    if case.s.phase == "closed":
+        return
+    await _notice_period(case, on)
+    await _prepayment_for_unpaid_invoice(case, on)
+    await _disconnection_after_winter_ban(case, on)
+    await _heating_support(case, on)
+
+
+async def _notice_period(case: EnergyCase, on: date) -> None:
+    s = case.s
+    if s.phase == "notice_period" and on > s.notice_period_ends_on:
+        await case.contract_ended(s.notice_period_ends_on, "notice_period_expired")
+
+
+async def _prepayment_for_unpaid_invoice(case: EnergyCase, on: date) -> None:
+    s = case.s
+    if s.phase == "social_supplier" and not s.prepayment_active and s.prepayment_requested_on is None:
+        days = case.rules.gas_prepayment_after_unpaid_days
+        overdue = [i for i in s.invoices if not i.paid and on > i.due_on + timedelta(days=days)]
+        if overdue:
+            await case.request_prepayment("invoice_unpaid", invoice_id=overdue[0].invoice_id,
+                                          due_on=overdue[0].due_on, days=days)
+
+
+async def _disconnection_after_winter_ban(case: EnergyCase, on: date) -> None:
+    d = case.s.disconnection
+    if d is not None and d.deferred_until is not None and d.scheduled_on is None and on >= d.deferred_until:
+        await case.schedule_disconnection(on)
+
+
+async def _heating_support(case: EnergyCase, on: date) -> None:
+    ws = case.s.winter_support
+    if ws is not None and ws.status == "approved" and ws.ends_on is not None:
+        if on > ws.ends_on:
+            await case.claim_reimbursement()
+        elif on.day in case.b.winter_support.topup_days_of_month and on not in ws.topups:
+            await case.load_topup(on)

@@ -1,0 +1,142 @@
+"""The netbeheerder's callbacks applied to an energy case.
+
+Callbacks may come late, twice or out of order: each is applied once (event ids), a callback that implies an
+earlier step records that step first, and data the case cannot use is recorded as ``CallbackRejected`` instead of
+failing the workflow. The engine's date is the business date (a callback may be delivered late).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from decimal import Decimal
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.energy import GasInvoice
+    from schemas.energy_events import (
+        CallbackRejected,
+        DebtUpdated,
+        Disconnected,
+        InvoiceIssued,
+        InvoicePaid,
+        InvoiceUnpaid,
+        MinimalSupplyActivated,
+        MinimalSupplySwitchedOff,
+        TopUpLoaded,
+    )
+    from schemas.netbeheerder import Callback
+
+from workflows.common import today
+from workflows.energy_procedure import EnergyCase
+
+
+def first_seen(case: EnergyCase, cb: Callback) -> bool:
+    """Whether ``cb`` is new to the case; it is remembered as seen from now on."""
+    if cb.event_id in case.seen:
+        return False
+    case.seen.append(cb.event_id)
+    return True
+
+
+async def apply_callback(case: EnergyCase, cb: Callback) -> None:
+    """Apply a callback seen for the first time."""
+    try:
+        handler = HANDLERS.get(cb.type)
+        if handler is not None:
+            await handler(case, cb, today())
+    except (ValueError, ArithmeticError, KeyError) as exc:  # data the signature vouches for but we cannot use
+        workflow.logger.warning("callback rejected: %s", type(exc).__name__)
+        await case.emit(CallbackRejected(event_id=cb.event_id, callback_type=cb.type, problem=type(exc).__name__))
+
+
+async def _takeover_confirmed(case: EnergyCase, cb: Callback, on: date) -> None:
+    if case.s.took_over_on is None:
+        await case.took_over(on, inferred=False)
+
+
+async def _prepayment_activated(case: EnergyCase, cb: Callback, on: date) -> None:
+    if not case.s.prepayment_active:
+        await case.prepayment_activated(on)
+
+
+async def _invoice_issued(case: EnergyCase, cb: Callback, on: date) -> None:
+    s, data = case.s, cb.data
+    issued = InvoiceIssued(invoice_id=str(data.get("invoice_id")), due_on=date.fromisoformat(
+        str(data["due_on"])), amount=Decimal(str(data["amount"])) if data.get("amount") else None)
+    if s.phase in ("notice_period", "awaiting_takeover"):
+        await case.took_over(on, inferred=True)
+    if all(i.invoice_id != issued.invoice_id for i in s.invoices):
+        s.invoices.append(GasInvoice(invoice_id=issued.invoice_id, due_on=issued.due_on, amount=issued.amount))
+        await case.emit(issued)
+
+
+async def _invoice_paid(case: EnergyCase, cb: Callback, on: date) -> None:
+    for inv in case.s.invoices:
+        if inv.invoice_id == str(cb.data.get("invoice_id")) and not inv.paid:
+            inv.paid = True
+            await case.emit(InvoicePaid(invoice_id=inv.invoice_id, on=on))
+
+
+async def _invoice_unpaid(case: EnergyCase, cb: Callback, on: date) -> None:
+    invoice_id = cb.data.get("invoice_id")
+    await case.emit(InvoiceUnpaid(invoice_id=None if invoice_id is None else str(invoice_id), on=on))
+
+
+async def _debt_updated(case: EnergyCase, cb: Callback, on: date) -> None:
+    s = case.s
+    debt = DebtUpdated(total_debt=Decimal(str(cb.data["total_debt"])), on=on)
+    s.total_debt = debt.total_debt
+    await case.emit(debt)
+    await case.maybe_restore_minimal_supply()
+    if s.total_debt == 0 and s.phase != "closed":
+        await case.close("debt_paid", "debt_paid", {})
+
+
+async def _topup_loaded(case: EnergyCase, cb: Callback, on: date) -> None:
+    ws = case.s.winter_support
+    loaded = TopUpLoaded(amount=Decimal(str(cb.data.get("amount", "0"))), on=on, winter_support=ws is not None)
+    if ws is not None:
+        ws.loaded_total += loaded.amount
+    await case.emit(loaded)
+
+
+async def _minimal_supply_switched(case: EnergyCase, cb: Callback, on: date) -> None:
+    s = case.s
+    switched_on = bool(cb.data.get("on"))
+    if switched_on and cb.request_key is None and s.minimal_supply != "minimal":
+        s.minimal_supply = "minimal"
+        reason = cb.data.get("reason")
+        await case.emit(MinimalSupplyActivated(on=on, reason=None if reason is None else str(reason)))
+    elif not switched_on and s.minimal_supply != "off":
+        s.minimal_supply = "off"
+        await case.emit(MinimalSupplySwitchedOff(on=on))
+
+
+async def _disconnection_done(case: EnergyCase, cb: Callback, on: date) -> None:
+    case.s.disconnected_on = on
+    await case.emit(Disconnected(on=on))
+
+
+async def _customer_left(case: EnergyCase, cb: Callback, on: date) -> None:
+    await case.close("customer_left", "back_to_commercial_supplier", {"reported_by": "netbeheerder"})
+
+
+async def _nothing(case: EnergyCase, cb: Callback, on: date) -> None:
+    """``emergency_credit_granted``: recorded when requested; the confirmation changes nothing."""
+
+
+HANDLERS: dict[str, Callable[[EnergyCase, Callback, date], Awaitable[None]]] = {
+    "takeover_confirmed": _takeover_confirmed,
+    "prepayment_activated": _prepayment_activated,
+    "invoice_issued": _invoice_issued,
+    "invoice_paid": _invoice_paid,
+    "invoice_unpaid": _invoice_unpaid,
+    "debt_updated": _debt_updated,
+    "topup_loaded": _topup_loaded,
+    "minimal_supply_switched": _minimal_supply_switched,
+    "disconnection_done": _disconnection_done,
+    "customer_left": _customer_left,
+    "emergency_credit_granted": _nothing,
+}

@@ -1,0 +1,87 @@
+"""Claiming the fund's payouts: the initial claim (forfait + tranche 1) when the agreement first comes into force,
+tranche 2 on stable housing. Each claim runs as an ``FbuClaim`` child workflow that outlives the case if need be.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.activities import WorkingDaysQuery
+    from schemas.fbu import ClaimKind, ClaimPayout, FbuClaimInput, Payout
+    from schemas.fbu_events import PayoutLine, PayoutsClaimed
+    from schemas.fbu_rules import check_eligibility, compute_payouts
+
+from workflows.common import lookup, today, v2
+from workflows.contracts import add_working_days
+from workflows.fbu_base import FbuCaseBase, cause
+from workflows.fbu_claim import FbuClaimWorkflow
+
+
+class PayoutSteps(FbuCaseBase):
+    async def _submit_initial_claim(self) -> None:
+        """Under the rule set of the submission day: the case may no longer be eligible, then it ends."""
+        s, on = self._case, today()
+        assert s.agreement is not None
+        try:
+            rules = await self._rule_set_on(on)
+        except ActivityError as exc:
+            await self._close("submit_claim", "ineligible", {"reasons": [cause(exc)]})
+            return
+        eligibility = check_eligibility(
+            rules, market=s.rental_market, arrears_amount=s.arrears_amount,
+            arrears_since=s.arrears_since, monthly_rent=s.monthly_rent,
+        )
+        if not eligibility.eligible:
+            s.eligibility_reasons = list(eligibility.reasons)
+            await self._close("submit_claim", "ineligible",
+                              {"rule_set_id": rules.id, "reasons": list(eligibility.reasons)})
+            return
+        self._data.rules = rules
+        s.rule_set_id = rules.id
+        self._data.initial_claimed = True
+        amounts = compute_payouts(rules, s.arrears_amount)
+        landlord_due = await lookup(add_working_days, WorkingDaysQuery(
+            start=s.agreement.in_force_on or on, days=rules.landlord_payment_working_days))
+        self._data.landlord_payment_due = landlord_due
+        await self._start_claim("initial", [
+            ClaimPayout(kind="forfait", amount=amounts.forfait),
+            ClaimPayout(kind="tranche_1", amount=amounts.tranche_1),
+        ])
+
+    async def _claim_tranche_2(self) -> None:
+        rules = self._data.rules
+        assert rules is not None
+        amounts = compute_payouts(rules, self._case.arrears_amount)
+        await self._start_claim("tranche_2", [ClaimPayout(kind="tranche_2", amount=amounts.tranche_2)])
+
+    async def _start_claim(self, kind: ClaimKind, payouts: list[ClaimPayout]) -> None:
+        s = self._case
+        assert s.agreement is not None and s.rule_set_id is not None
+        claim_id = f"clm-{workflow.uuid4()}"
+        for p in payouts:
+            s.payouts.append(Payout(kind=p.kind, amount=p.amount, status="claimed", claim_id=claim_id,
+                                    rule_set_id=s.rule_set_id))
+        if v2():  # in the log before the step answers, so the case page shows the claim at once
+            await self._emit(PayoutsClaimed(
+                claim_id=claim_id, claim_kind=kind, payouts=[PayoutLine(kind=p.kind, amount=p.amount) for p in payouts],
+                rule_set_id=s.rule_set_id, agreement_in_force_on=s.agreement.in_force_on, claimed_on=today()))
+        await workflow.start_child_workflow(
+            FbuClaimWorkflow.run,
+            FbuClaimInput(
+                claim_id=claim_id,
+                case_id=s.case_id,
+                ocmw_id=s.ocmw_id,
+                claim_kind=kind,
+                payouts=payouts,
+                rule_set_id=s.rule_set_id,
+                arrears_amount=s.arrears_amount,
+                agreement_version=s.agreement.version,
+                agreement_in_force_on=s.agreement.in_force_on,
+                submitted_on=today(),
+            ),
+            id=claim_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
