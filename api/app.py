@@ -1,4 +1,4 @@
-"""The HTTP API: FastAPI app factory, request ids, metrics and error bodies."""
+"""The HTTP API: FastAPI app factory, request ids, metrics; error bodies in ``api.problems``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from api import (
@@ -21,7 +18,9 @@ from api import (
     codec_routes,
     energy_routes,
     fbu_routes,
+    openapi,
     platform_routes,
+    problems,
     reports_routes,
     sharing_routes,
     web,
@@ -31,25 +30,17 @@ from api.limits import WriteRateLimiter, limits_middleware
 from vangnet.services import ops_metrics
 
 log = structlog.get_logger(__name__)
-DATABASE_UNAVAILABLE = ("The database is unavailable; try again in a moment (a step with the same Idempotency-Key "
-                        "is applied once).")
 
 DESCRIPTION = """
 Vangnet follows FBU eviction-prevention and energy-arrears cases for OCMWs, Wonen-Vlaanderen and grid operators.
 
 Every write accepts an `Idempotency-Key` header: a repeated request with the same key is applied once.
-Errors are JSON `{"detail": "..."}` with a message meant for the social worker; `422` means the input is wrong,
-`409` that the step does not fit the case's current state, `404` that the case does not exist for you.
+Every error is an RFC 9457 problem (`application/problem+json`): `type`, `title`, `status`, `detail` (a message
+for the social worker) and `code`, a stable machine-readable reason to branch on (`step_out_of_order`,
+`wrong_municipality`, …; see the `ErrorCode` schema); a `422` lists each wrong field in `errors`. `422` means the
+request breaks the contract, `409` that it is well formed but the case's state or the rules in force refuse it,
+`403` that it is not yours to do, `404` that the object does not exist for you. The guide is `docs/api.md`.
 """
-
-
-def _friendly(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for e in errors:
-        msg = str(e.get("msg", ""))
-        out.append({"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                    "message": msg.removeprefix("Value error, ")})
-    return out
 
 
 def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callable[[], Awaitable[None]]]]] | None = None,
@@ -100,20 +91,6 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
             log.warning("request failed", method=request.method, route=template, status=response.status_code)
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = _friendly(list(exc.errors()))
-        summary = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
-        return JSONResponse({"detail": summary, "errors": problems}, status_code=422)
-
-    @app.exception_handler(OSError)
-    @app.exception_handler(asyncpg.PostgresConnectionError)
-    @app.exception_handler(asyncpg.exceptions.OperatorInterventionError)
-    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        """PostgreSQL down or restarting (refused, socket gone, connection cut, shutting down): 503, not 500."""
-        log.warning("database unavailable", error=type(exc).__name__, path=request.url.path)
-        return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "2"})
-
     app.include_router(platform_routes.router)
     app.include_router(fbu_routes.router)
     app.include_router(claims_routes.router)
@@ -123,5 +100,7 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.include_router(audit_routes.router)
     app.include_router(sharing_routes.router)
     app.include_router(reports_routes.router)
+    problems.install(app)
+    openapi.install(app)
     web.mount(app)
     return app

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import HTTPException, Response
 
 from api.context import ApiContext
+from api.problems import ErrorCode, Refusal
 from schemas.energy import EnergyCaseState
 from schemas.fbu import FbuCaseState
 from vangnet.rulebooks.rulebook import load_energy_rule_book, load_fbu_rule_book
@@ -81,7 +82,8 @@ async def wait_opened(ctx: ApiContext, case_id: str) -> None:
     deadline, pause = time.monotonic() + OPENED_WITHIN_SECONDS, 0.005
     while not await ctx.pool.fetchval("SELECT 1 FROM proj_case_documents WHERE case_id = $1", case_id):
         if time.monotonic() > deadline:
-            raise HTTPException(503, f"Case {case_id} was created but is still starting; repeat the request with "
-                                     "the same Idempotency-Key or read the case in a moment.")
+            raise Refusal(ErrorCode.CASE_STARTING,
+                          f"Case {case_id} was created but is still starting; repeat the request with the same "
+                          "Idempotency-Key or read the case in a moment.")
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.1)

@@ -8,10 +8,13 @@ from datetime import date
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from api.context import ApiContext, get_context, require
+from api.openapi import STEP_CODES, problem_codes
+from api.paging import Page, PageSize
+from api.problems import ErrorCode, Refusal
 from api.steps import IdempotencyKey
 from api.updates import run_update
 from schemas.common import StepResult
@@ -76,8 +79,8 @@ def _view(r: object) -> ClaimView:
 
 @router.get("", response_model=ClaimPage, summary="Claims inbox")
 async def list_claims(_: WonenVlaanderen, ctx: Ctx, status: ClaimStatus | None = None,
-                      page: Annotated[int, Query(ge=1)] = 1,
-                      page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> ClaimPage:
+                      page: Page = 1,
+                      page_size: PageSize = 50) -> ClaimPage:
     where, args = ("status = $1", [status]) if status else ("TRUE", [])
     rows = await ctx.pool.fetch(
         f"SELECT * FROM proj_claims WHERE {where} ORDER BY submitted_on, claim_id LIMIT 10000", *args)  # noqa: S608
@@ -111,17 +114,18 @@ async def _shared_claim(ctx: ApiContext, claim_id: str) -> ClaimView:
     claim = await _claim(ctx, claim_id)
     decision = await _shared(ctx, claim.ocmw_id, claim.case_id)
     if not decision.allowed:
-        raise HTTPException(403, decision.reason)
+        raise Refusal(ErrorCode.NO_SHARING_POLICY, decision.reason)
     return claim
 
 
-@router.get("/{claim_id}", response_model=ClaimView, summary="One claim")
+@router.get("/{claim_id}", response_model=ClaimView, summary="One claim",
+            openapi_extra=problem_codes(ErrorCode.NO_SHARING_POLICY))
 async def get_claim(claim_id: str, _: WonenVlaanderen, ctx: Ctx) -> ClaimView:
     return await _shared_claim(ctx, claim_id)
 
 
 @router.post("/{claim_id}/decision", response_model=StepResult, summary="Approve or reject a claim",
-             responses={404: {"description": "No such claim"}, 409: {"description": "Not awaiting a decision"}})
+             openapi_extra={"x-error-codes": [*STEP_CODES["x-error-codes"], ErrorCode.NO_SHARING_POLICY.value]})
 async def decide(claim_id: str, body: ClaimDecision, _: WonenVlaanderen, ctx: Ctx,
                  idempotency_key: IdempotencyKey = None) -> StepResult:
     await _shared_claim(ctx, claim_id)
@@ -130,7 +134,7 @@ async def decide(claim_id: str, body: ClaimDecision, _: WonenVlaanderen, ctx: Ct
 
 
 @router.post("/{claim_id}/resubmit", response_model=StepResult, summary="Resubmit a rejected claim (OCMW)",
-             responses={404: {"description": "No such claim"}, 409: {"description": "Not rejected"}})
+             openapi_extra=STEP_CODES)
 async def resubmit(claim_id: str, body: ResubmitClaim, principal: Ocmw, ctx: Ctx,
                    idempotency_key: IdempotencyKey = None) -> StepResult:
     claim = await _claim(ctx, claim_id)

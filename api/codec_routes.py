@@ -20,12 +20,14 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payload, Payloads
 
+from api import problems
 from api.context import ApiContext, _bearer, authenticate, get_context
+from api.problems import ErrorCode
 from vangnet.security import access_log
 from vangnet.security.tokens import Principal, Role, TokenError
 
@@ -126,7 +128,9 @@ async def login_page(request: Request, ctx: Ctx) -> HTMLResponse:
 
 @router.post("/login", summary="Sign in with an admin token (form field `token`, or a bearer token)",
              response_class=RedirectResponse, status_code=303,
-             responses={401: {"description": "no valid token"}, 403: {"description": "not an administrator"}})
+             responses={401: {"description": "No valid token (the sign-in page, with the reason)",
+                              "content": {"text/html": {}}},
+                        403: {"description": "Not an administrator (the sign-in page)", "content": {"text/html": {}}}})
 async def login(request: Request, creds: Bearer, ctx: Ctx,
                 token: Annotated[str | None, Form(max_length=8192)] = None) -> Response:
     raw = creds.credentials if creds is not None else (token or "").strip() or None
@@ -161,7 +165,7 @@ def cors_middleware() -> Callable[[Request, Callable[[Request], Awaitable[Respon
         allowed = ctx is not None and origin in ctx.settings.codec_origins
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
             if not allowed:
-                return JSONResponse({"detail": f"The origin {origin} may not call the codec."}, status_code=403)
+                return problems.response(ErrorCode.FORBIDDEN, f"The origin {origin} may not call the codec.")
             return Response(status_code=204, headers={
                 **_cors(origin), "Access-Control-Allow-Methods": "POST",
                 "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers",

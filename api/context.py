@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
+from api.problems import ErrorCode, Refusal
 from schemas.calendar import brussels_date
 from vangnet.platform.converter import vault_for
 from vangnet.platform.settings import Settings
@@ -44,7 +45,7 @@ async def get_context(request: Request) -> ApiContext:
     """Async on purpose, like every dependency here: FastAPI runs a sync one in a worker thread per request."""
     ctx: ApiContext | None = getattr(request.app.state, "ctx", None)
     if ctx is None:
-        raise HTTPException(503, "The service is starting; try again in a moment.")
+        raise Refusal(ErrorCode.SERVICE_STARTING, "The service is starting; try again in a moment.")
     return ctx
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.common import WorkflowIDConflictPolicy
@@ -17,7 +17,9 @@ from temporalio.service import RPCError
 
 from api.case_documents import case_page, energy_case, wait_opened
 from api.context import ApiContext, get_context, require
-from api.paging import fetch_page
+from api.openapi import problem_codes
+from api.paging import Page, PageSize, fetch_page
+from api.problems import ErrorCode, Refusal
 from api.steps import IdempotencyKey, add_step
 from api.updates import rpc_to_http
 from schemas.common import Deadline
@@ -107,25 +109,31 @@ async def owned_by_ocmw(ctx: ApiContext, principal: Principal, case_id: str) -> 
     await visible_case(ctx, principal, case_id)
 
 
-@router.post("/energy/cases", status_code=201, response_model=EnergyCaseCreated, summary="Open an energy case")
+@router.post("/energy/cases", status_code=201, response_model=EnergyCaseCreated, summary="Open an energy case",
+             openapi_extra=problem_codes(
+                 ErrorCode.WRONG_MUNICIPALITY, ErrorCode.WRONG_NETBEHEERDER, ErrorCode.UNKNOWN_NETBEHEERDER,
+                 ErrorCode.DATE_IN_FUTURE, ErrorCode.NO_RULE_SET, ErrorCode.CASE_ALREADY_OPEN,
+                 ErrorCode.ENGINE_UNAVAILABLE, ErrorCode.CASE_STARTING))
 async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempotency_key: IdempotencyKey = None
                     ) -> EnergyCaseCreated:
     ocmw_id = ocmw_of(body.household.municipality_nis)
     if principal.role == "ocmw" and principal.org != ocmw_id:
-        raise HTTPException(422, f"This household lives in municipality {body.household.municipality_nis}; "
-                                 f"its case belongs to {ocmw_id}.")
+        raise Refusal(ErrorCode.WRONG_MUNICIPALITY, f"This household lives in municipality "
+                                                    f"{body.household.municipality_nis}; its case belongs to "
+                                                    f"{ocmw_id}.")
     if principal.role == "netbeheerder" and principal.org != body.netbeheerder:
-        raise HTTPException(422, "A netbeheerder can only open cases for its own connection points.")
+        raise Refusal(ErrorCode.WRONG_NETBEHEERDER, "A netbeheerder can only open cases for its own connection points.")
     if body.netbeheerder not in ctx.settings.netbeheerder_urls:
-        raise HTTPException(422, f"Unknown netbeheerder '{body.netbeheerder}'.")
+        raise Refusal(ErrorCode.UNKNOWN_NETBEHEERDER, f"Unknown netbeheerder '{body.netbeheerder}'.")
     today = await ctx.today()
     if body.notice_of_default_on > today:
-        raise HTTPException(422, f"The notice of default date {body.notice_of_default_on} lies in the future.")
+        raise Refusal(ErrorCode.DATE_IN_FUTURE,
+                      f"The notice of default date {body.notice_of_default_on} lies in the future.")
     book = load_energy_rule_book(ctx.settings.energy_rules_file)
     try:  # the workflow applies the rule set in force on the notice date: refuse a date no rule set covers
         select_energy_rule_set(book, body.notice_of_default_on)
     except NoEnergyRuleSetError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise Refusal(ErrorCode.NO_RULE_SET, str(exc)) from exc
     key = f"{principal.org}:{idempotency_key}" if idempotency_key else None
     case_id = "nrg-" + (uuid.uuid5(CASE_NAMESPACE, key).hex if key else uuid.uuid4().hex)
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -133,7 +141,8 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
         if await conn.fetchval("SELECT 1 FROM case_registry WHERE case_id = $1", case_id):
             return EnergyCaseCreated(case_id=case_id, ocmw_id=ocmw_id)  # the same request, repeated
         if await open_case_for(conn, body.ean, body.energy):
-            raise HTTPException(409, f"There is already an open {body.energy} case for this connection point.")
+            raise Refusal(ErrorCode.CASE_ALREADY_OPEN,
+                          f"There is already an open {body.energy} case for this connection point.")
         await conn.execute("INSERT INTO case_registry (case_id, kind, ocmw_id) VALUES ($1, 'energy', $2)",
                            case_id, ocmw_id)
         await conn.execute("INSERT INTO energy_cases (case_id, ean, energy, netbeheerder) VALUES ($1, $2, $3, $4)",
@@ -161,8 +170,8 @@ async def open_case(body: OpenEnergyCase, principal: Opener, ctx: Ctx, idempoten
 
 @router.get("/energy/cases", response_model=EnergyCasePage, summary="List energy cases")
 async def list_cases(principal: Reader, ctx: Ctx, phase: Phase | None = None,
-                     page: Annotated[int, Query(ge=1)] = 1,
-                     page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> EnergyCasePage:
+                     page: Page = 1,
+                     page_size: PageSize = 50) -> EnergyCasePage:
     column = "ocmw_id" if principal.role == "ocmw" else "netbeheerder"
     where, args = f"{column} = $1", [principal.org]
     if phase:
@@ -236,9 +245,8 @@ for _update, _summary, _path in (
 
 @router.post("/integrations/netbeheerder/callbacks", tags=["Integrations"], status_code=202,
              summary="Signed callback from a netbeheerder",
-             responses={200: {"description": "Already received (same event_id): no effect"},
-                        401: {"description": "Missing, forged or stale signature"},
-                        404: {"description": "Unknown connection point"}})
+             responses={200: {"description": "Already received (same event_id): no effect"}},
+             openapi_extra=problem_codes(ErrorCode.UNAUTHENTICATED, ErrorCode.NOT_FOUND, ErrorCode.BODY_TOO_LARGE))
 async def callback(request: Request, ctx: Ctx) -> JSONResponse:
     """HTTP in and out only; the intake itself is ``vangnet.services.callbacks``."""
     raw = await request.body()

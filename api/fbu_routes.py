@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
@@ -14,7 +14,9 @@ from temporalio.service import RPCError
 from api import documents
 from api.case_documents import case_page, fbu_case, wait_opened
 from api.context import ApiContext, get_context, require
-from api.paging import fetch_page
+from api.openapi import problem_codes
+from api.paging import Page, PageSize, fetch_page
+from api.problems import ErrorCode, Refusal
 from api.steps import IdempotencyKey, add_step
 from api.updates import Update, rpc_to_http
 from schemas.common import NoRuleSetError
@@ -37,6 +39,10 @@ router = APIRouter(prefix="/v1/fbu", tags=["FBU cases"])
 Ocmw = Annotated[Principal, Depends(require("ocmw"))]
 Ctx = Annotated[ApiContext, Depends(get_context)]
 CASE_NAMESPACE = uuid.UUID("6f2b1c1e-8f5e-4a59-9a35-3f1f7b7c2a10")
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+OPEN_CODES = problem_codes(ErrorCode.WRONG_MUNICIPALITY, ErrorCode.DATE_IN_FUTURE, ErrorCode.NO_RULE_SET,
+                           ErrorCode.NOT_ELIGIBLE, ErrorCode.ENGINE_UNAVAILABLE, ErrorCode.CASE_STARTING)
 
 
 class CaseCreated(BaseModel):
@@ -72,26 +78,29 @@ async def owned_case(ctx: ApiContext, principal: Principal, case_id: str) -> Non
         raise HTTPException(404, "No such case.")
 
 
-@router.post("/cases", status_code=201, response_model=CaseCreated, summary="Open an FBU case")
+@router.post("/cases", status_code=201, response_model=CaseCreated, summary="Open an FBU case",
+             openapi_extra=OPEN_CODES)
 async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_key: IdempotencyKey = None
                     ) -> CaseCreated:
     if principal.org != f"ocmw-{body.dwelling.municipality_nis}":
-        raise HTTPException(422, f"This dwelling lies in municipality {body.dwelling.municipality_nis}; its case "
-                                 f"belongs to ocmw-{body.dwelling.municipality_nis}.")
+        raise Refusal(ErrorCode.WRONG_MUNICIPALITY, f"This dwelling lies in municipality "
+                                                    f"{body.dwelling.municipality_nis}; its case belongs to "
+                                                    f"ocmw-{body.dwelling.municipality_nis}.")
     today = await ctx.today()
     if body.arrears.since > today:
-        raise HTTPException(422, f"The arrears date {body.arrears.since} lies in the future.")
+        raise Refusal(ErrorCode.DATE_IN_FUTURE, f"The arrears date {body.arrears.since} lies in the future.")
     book = load_fbu_rule_book(ctx.settings.fbu_rules_file)
     try:
         rule_set = select_rule_set(book, today)
     except NoRuleSetError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise Refusal(ErrorCode.NO_RULE_SET, str(exc)) from exc
     eligibility = check_eligibility(
         rule_set, market=body.dwelling.rental_market, arrears_amount=body.arrears.amount,
         arrears_since=body.arrears.since, monthly_rent=body.dwelling.monthly_rent, book=book,
     )
     if not eligibility.eligible:
-        raise HTTPException(422, "This case is not eligible for the fund: " + " ".join(eligibility.reasons))
+        raise Refusal(ErrorCode.NOT_ELIGIBLE,
+                      "This case is not eligible for the fund: " + " ".join(eligibility.reasons))
     if idempotency_key:
         case_id = "fbu-" + uuid.uuid5(CASE_NAMESPACE, f"{principal.org}:{idempotency_key}").hex
     else:
@@ -132,8 +141,8 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
 
 @router.get("/cases", response_model=CasePage, summary="List the OCMW's FBU cases")
 async def list_cases(principal: Ocmw, ctx: Ctx, status: CaseStatus | None = None,
-                     page: Annotated[int, Query(ge=1)] = 1,
-                     page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
+                     page: Page = 1,
+                     page_size: PageSize = 50) -> CasePage:
     where, args = "ocmw_id = $1", [principal.org]
     if status:
         where += " AND status = $2"
@@ -206,12 +215,13 @@ async def parties(case_id: str, principal: Ocmw, ctx: Ctx) -> Parties:
 
 
 @router.get("/cases/{case_id}/documents/agreement", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}}, summary="The agreement as PDF (Dutch)")
+            responses=PDF, summary="The agreement as PDF (Dutch)",
+            openapi_extra=problem_codes(ErrorCode.NO_DOCUMENT))
 async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
     await owned_case(ctx, principal, case_id)
     state = await fbu_case(ctx, case_id)
     if state.agreement is None:
-        raise HTTPException(409, "No agreement has been drafted for this case yet.")
+        raise Refusal(ErrorCode.NO_DOCUMENT, "No agreement has been drafted for this case yet.")
     parties = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/documents/agreement",
                              ["tenant.name", "landlord.name", "dwelling.address"])
     pdf = documents.render_agreement_pdf(documents.AgreementDocument(
@@ -230,13 +240,14 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
 
 
 @router.get("/cases/{case_id}/documents/vredegerecht-letter", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}},
-            summary="Information letter to the justice of the peace after a landlord's refusal (Dutch)")
+            responses=PDF,
+            summary="Information letter to the justice of the peace after a landlord's refusal (Dutch)",
+            openapi_extra=problem_codes(ErrorCode.NO_DOCUMENT))
 async def vredegerecht_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
     await owned_case(ctx, principal, case_id)
     state = await fbu_case(ctx, case_id)
     if state.refusal is None or state.refusal.party != "landlord":
-        raise HTTPException(409, "The letter exists only when the landlord refused to sign.")
+        raise Refusal(ErrorCode.NO_DOCUMENT, "The letter exists only when the landlord refused to sign.")
     parties = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/documents/vredegerecht-letter",
                              ["tenant.name", "landlord.name", "dwelling.address"])
     pdf = documents.render_vredegerecht_letter_pdf(documents.VredegerechtLetter(

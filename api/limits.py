@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 
+from api.problems import ErrorCode, response
 from schemas.text import NUL, NUL_MESSAGE
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -48,20 +48,18 @@ def limits_middleware(max_body_bytes: int, limiter: WriteRateLimiter
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if NUL in request.scope["path"] or any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):
             # %00 decodes to a character PostgreSQL cannot take as a parameter (see schemas/text.py).
-            return JSONResponse({"detail": f"The URL (a path parameter or the query) {NUL_MESSAGE}."},
-                                status_code=422)
+            return response(ErrorCode.INVALID_INPUT, f"The URL (a path parameter or the query) {NUL_MESSAGE}.")
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
-            return JSONResponse({"detail": f"The request body is larger than {max_body_bytes} bytes."},
-                                status_code=413)
+            return response(ErrorCode.BODY_TOO_LARGE, f"The request body is larger than {max_body_bytes} bytes.")
         # the web application's session cookie holds a token too: its writes count against the same budget
         auth = request.headers.get("authorization", "") or request.cookies.get("vangnet_session", "")
         if (request.method in WRITE_METHODS and auth and not request.url.path.startswith(UNLIMITED_PATHS)):
             key = hashlib.sha256(auth.encode()).hexdigest()
             wait = limiter.allow(key)
             if wait:
-                return JSONResponse({"detail": "Too many changes in a short time; try again shortly."},
-                                    status_code=429, headers={"Retry-After": str(max(1, round(wait)))})
+                return response(ErrorCode.RATE_LIMITED, "Too many changes in a short time; try again shortly.",
+                                headers={"Retry-After": str(max(1, round(wait)))})
         return await call_next(request)
 
     return middleware

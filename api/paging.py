@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import asyncpg
+from fastapi import Query
+
+MAX_PAGE = 100_000  # far past any real list; an OFFSET beyond PostgreSQL's bigint answered 500
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")]
+PageSize = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
 
 
 async def fetch_page(pool: asyncpg.Pool, table: str, where: str, args: Sequence[object], order_by: str, page: int,

@@ -14,6 +14,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from api.context import ApiContext, get_context
+from api.problems import MEDIA_TYPE
 from vangnet.platform import component_status
 
 router = APIRouter(tags=["Platform"])
@@ -56,7 +57,11 @@ async def _check(probe: Any, ctx: ApiContext) -> str:
         return "down"
 
 
-@router.get("/healthz", summary="Status of Temporal, PostgreSQL and the worker; 503 when one is down")
+@router.get("/healthz", summary="Status of Temporal, PostgreSQL and the worker; 503 when one is down",
+            responses={503: {"description": "Degraded: the same status document, naming what is down (or a problem "
+                                            "while the API is starting)",
+                             "content": {"application/json": {}, MEDIA_TYPE: {
+                                 "schema": {"$ref": "#/components/schemas/Problem"}}}}})
 async def healthz(ctx: Ctx) -> JSONResponse:
     temporal, postgres, worker = await asyncio.gather(
         _check(_temporal, ctx), _check(_postgres, ctx), _check(_worker, ctx))

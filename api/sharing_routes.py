@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.context import ApiContext, get_context, require
 from schemas.text import NoNul
@@ -42,7 +42,7 @@ class ConsentIn(NoNul):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     purpose: str = Field(min_length=3, max_length=100, examples=["fbu-claim"])
-    given: bool = Field(description="true = consent given; false = withdrawn (recorded, never deleted)")
+    given: StrictBool = Field(description="true = consent given; false = withdrawn (recorded, never deleted)")
     note: str | None = Field(None, max_length=500, examples=["Signed consent form in the file"])
 
 

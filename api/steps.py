@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 from fastapi import APIRouter, Depends, Header
 
 from api.context import ApiContext, get_context
+from api.openapi import STEP_CODES
 from api.updates import Update, run_update, step_name
 from schemas.common import StepResult
 from vangnet.security.tokens import Principal
@@ -20,10 +21,6 @@ IdempotencyKey = Annotated[
            description="Repeat a request with the same key and it is applied once; the first answer is returned."),
 ]
 OwnerCheck = Callable[[ApiContext, Principal, str], Awaitable[None]]
-STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such case"}, 409: {"description": "Step out of order"},
-    422: {"description": "Invalid input"},
-}
 
 
 def add_step(router: APIRouter, *, update: Update, summary: str, path: str, principal: Any,
@@ -42,4 +39,4 @@ def add_step(router: APIRouter, *, update: Update, summary: str, path: str, prin
 
     handler.__annotations__["body"] = model
     getattr(router, method)(f"/cases/{{case_id}}/{path}", response_model=StepResult, summary=summary,
-                            name=step_name(update), responses=STEP_RESPONSES)(handler)
+                            name=step_name(update), openapi_extra=STEP_CODES)(handler)

@@ -1,7 +1,8 @@
 """Turning an HTTP step into a Temporal update, and Temporal's answers into HTTP statuses.
 
 The client's ``Idempotency-Key`` becomes the update id, so a retried request returns the first answer and adds
-nothing to the case. Validator refusals map to 409 (step out of order) or 422 (bad input) with their message.
+nothing to the case. Validator refusals map to 409 with the code ``step_out_of_order`` or ``invalid_for_case`` and their
+message (``api/problems.py``).
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import structlog
-from fastapi import HTTPException
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
+from api.problems import ErrorCode, Refusal
+
 Update = UpdateMethodMultiParam[[Any, Any], Any]  # a workflow's ``@workflow.update`` method, one command
 log = structlog.get_logger(__name__)
 
-STATUS_FOR_TYPE = {"InvalidInput": 422, "StepOutOfOrder": 409}
+CODE_FOR_TYPE = {"InvalidInput": ErrorCode.INVALID_FOR_CASE, "StepOutOfOrder": ErrorCode.STEP_OUT_OF_ORDER}
 ENDED = "This case or claim has ended; no further steps are possible."
 
 
@@ -47,12 +49,12 @@ async def run_update(client: Client, workflow_id: str, update: Update, arg: Base
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         log.info("step refused", step=name, reason=getattr(cause, "type", None))
-        if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR_TYPE:
-            raise HTTPException(STATUS_FOR_TYPE[cause.type], cause.message) from exc
-        raise HTTPException(500, "The step failed inside the engine; it was not applied.") from exc
+        if isinstance(cause, ApplicationError) and cause.type in CODE_FOR_TYPE:
+            raise Refusal(CODE_FOR_TYPE[cause.type], cause.message) from exc
+        raise Refusal(ErrorCode.ENGINE_FAILED, "The step failed inside the engine; it was not applied.") from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND and await _has_ended(handle):
-            raise HTTPException(409, ENDED) from exc
+            raise Refusal(ErrorCode.CASE_ENDED, ENDED) from exc
         raise rpc_to_http(exc) from exc
 
 
@@ -65,11 +67,11 @@ async def _has_ended(handle: WorkflowHandle[Any, Any]) -> bool:
     return description.status is not None and description.status != WorkflowExecutionStatus.RUNNING
 
 
-def rpc_to_http(exc: RPCError) -> HTTPException:
+def rpc_to_http(exc: RPCError) -> Refusal:
     if exc.status == RPCStatusCode.NOT_FOUND:
         if "completed" in exc.message.lower():
-            return HTTPException(409, ENDED)
-        return HTTPException(404, "Not found.")
+            return Refusal(ErrorCode.CASE_ENDED, ENDED)
+        return Refusal(ErrorCode.NOT_FOUND, "Not found.")
     if exc.status == RPCStatusCode.FAILED_PRECONDITION or "already completed" in exc.message.lower():
-        return HTTPException(409, ENDED)
-    return HTTPException(503, "The workflow engine is unavailable; nothing was changed. Try again.")
+        return Refusal(ErrorCode.CASE_ENDED, ENDED)
+    return Refusal(ErrorCode.ENGINE_UNAVAILABLE, "The workflow engine is unavailable; nothing was changed. Try again.")

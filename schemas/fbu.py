@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import Deadline, Strict
 from schemas.fbu_rules import FbuRuleSet
 from schemas.identifiers import Iban, NationalNumber, NisCode
 from schemas.money import Euro, PositiveEuro
+from schemas.text import no_nul_in_schema
 
 Party = Literal["tenant", "landlord", "ocmw"]
 PARTIES: tuple[Party, ...] = ("tenant", "landlord", "ocmw")
@@ -118,7 +119,17 @@ class CloseCase(Strict):
     note: str | None = Field(None, max_length=1000)
 
 
+def _reason_rule(schema: dict[str, Any]) -> None:
+    """The schema says what ``ClaimDecision._reject_needs_reason`` checks: a rejection has 3+ characters of reason."""
+    no_nul_in_schema(schema)
+    reason = {"type": "string", "pattern": r"^\s*[^\s\x00][^\x00]+[^\s\x00]\s*$"}
+    schema.update({"if": {"properties": {"decision": {"const": "reject"}}},
+                   "then": {"required": ["reason"], "properties": {"reason": reason}}})
+
+
 class ClaimDecision(Strict):
+    model_config = ConfigDict(json_schema_extra=lambda schema: _reason_rule(schema))
+
     decision: Literal["approve", "reject"]
     reason: str | None = Field(None, max_length=1000)
 

@@ -209,8 +209,8 @@ NationalNumber = Annotated[
     AfterValidator(validate_national_number),
     Field(
         description="Belgian national register number (rijksregisternummer); dots, dashes and spaces are "
-        "accepted and removed, the value is stored as 11 digits.",
-        examples=["85.07.30-033.28", "85073003328"],
+        "accepted and removed, the value is stored as 11 digits; its check digits are verified.",
+        examples=["85.07.30-033.28", "85073003328"], json_schema_extra={"format": "be-national-number"},
     ),
 ]
 
@@ -218,8 +218,9 @@ Iban = Annotated[
     str,
     AfterValidator(validate_iban),
     Field(
-        description="IBAN of any country; spaces are accepted and removed, stored in upper case.",
-        examples=["BE71096123456769", "BE71 0961 2345 6769"],
+        description="IBAN of any country; spaces are accepted and removed, stored in upper case; its check digits "
+        "are verified.",
+        examples=["BE71096123456769", "BE71 0961 2345 6769"], json_schema_extra={"format": "iban"},
     ),
 ]
 
@@ -228,7 +229,7 @@ Ean18 = Annotated[
     AfterValidator(validate_ean18),
     Field(
         description="18-digit EAN code of a Belgian electricity or gas connection point (starts with 54).",
-        examples=["541448820000000008"],
+        examples=["541448820000000008"], json_schema_extra={"format": "ean18"},
     ),
 ]
 
@@ -237,7 +238,7 @@ NisCode = Annotated[
     AfterValidator(validate_nis_code),
     Field(
         description="Five-digit NIS code of a Belgian municipality.",
-        examples=["44021", "11002"],
+        examples=["44021", "11002"], json_schema_extra={"pattern": r"^\s*[1-9][0-9]{4}\s*$"},
     ),
 ]
 

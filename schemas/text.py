@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 NUL = "\x00"
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+NO_NUL_PATTERN = "^[^\\x00]*$"  # the same rule in the JSON schema of every text field without a pattern of its own
 T = TypeVar("T")
 
 
@@ -32,8 +33,28 @@ def without_nul(value: T) -> T:
     return value
 
 
+def no_nul_in_schema(schema: dict[str, Any]) -> None:
+    """Say in the JSON schema what ``without_nul`` enforces, so a client (or a fuzzer) knows NUL is refused."""
+    def mark(node: dict[str, Any]) -> None:
+        if node.get("type") == "string" and "pattern" not in node and "format" not in node and "enum" not in node:
+            node["pattern"] = NO_NUL_PATTERN
+            least = node.get("minLength", 0)
+            if least:  # text is stripped before its length is checked (str_strip_whitespace)
+                node["pattern"] = ("^\\s*[^\\s\\x00][^\\x00]*$" if least == 1 else
+                                   f"^\\s*[^\\s\\x00][^\\x00]{{{least - 2},}}[^\\s\\x00]\\s*$")
+        for key in ("anyOf", "oneOf"):
+            for option in node.get(key, []):
+                mark(option)
+        if isinstance(node.get("items"), dict):
+            mark(node["items"])
+    for prop in schema.get("properties", {}).values():
+        mark(prop)
+
+
 class NoNul(BaseModel):
     """Base of the models that accept text from outside: every field is checked by ``without_nul``."""
+
+    model_config = ConfigDict(json_schema_extra=no_nul_in_schema, str_strip_whitespace=True)
 
     @field_validator("*", mode="after")
     @classmethod

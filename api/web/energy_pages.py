@@ -15,7 +15,7 @@ from api.case_documents import energy_case
 from api.updates import Update, run_update, step_name
 from api.web import forms
 from api.web.core import Page, WebRoute, attempt, is_htmx, page, posted_form
-from api.web.fbu_pages import nest
+from api.web.fbu_pages import REFUSED_OPENING, nest
 from api.web.i18n import _, term
 from api.web.timeline import layout
 from schemas.calendar import brussels_date
@@ -84,7 +84,7 @@ async def new_case(request: Request) -> Response:
         try:
             created = await energy_routes.open_case(body, p.who, p.ctx, str(form.get("idem") or "") or None)
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
+            if exc.status_code not in REFUSED_OPENING:
                 raise
             errors = {"": _(str(exc.detail))}
         else:

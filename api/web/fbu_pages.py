@@ -64,6 +64,9 @@ NEW_FIELDS = ("tenant.name", "tenant.national_number", "tenant.iban", "landlord.
               "dwelling.address", "dwelling.municipality_nis", "dwelling.rental_market", "dwelling.monthly_rent",
               "arrears.amount", "arrears.since")
 AMOUNTS = {"dwelling.monthly_rent", "arrears.amount"}
+# The API's refusals of a well-formed opening (another municipality 403, a rule 409, the data 422): shown on the
+# form with what was typed, not as an error page.
+REFUSED_OPENING = (403, 409, 422)
 
 
 def nest(flat: dict[str, str]) -> dict[str, Any]:
@@ -95,7 +98,7 @@ async def new_case(request: Request) -> Response:
         try:
             created = await fbu_routes.open_case(body, p.who, p.ctx, str(form.get("idem") or "") or None)
         except HTTPException as exc:
-            if exc.status_code != 422:
+            if exc.status_code not in REFUSED_OPENING:
                 raise
             errors = {"": _(str(exc.detail))}
         else:

@@ -118,8 +118,9 @@ EXPECTATIONS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/claims/{claim_id}/decision"): WV_ONLY,
     ("POST", "/v1/claims/{claim_id}/resubmit"): OCMW_CASE,
     # energy cases: the household's OCMW and the case's netbeheerder read; only the OCMW takes steps.
-    # Opening a Gent household's case is 422 for Antwerp's OCMW and for a netbeheerder of other connection points.
-    ("POST", "/v1/energy/cases"): (201, 422, 403, 403, 201, 422, 403, 403, 401),
+    # Opening a Gent household's case is 403 for Antwerp's OCMW (wrong_municipality) and for a netbeheerder of other
+    # connection points (wrong_netbeheerder).
+    ("POST", "/v1/energy/cases"): (201, 403, 403, 403, 201, 403, 403, 403, 401),
     ("GET", "/v1/energy/cases"): (200, 200, 403, 403, 200, 200, 403, 403, 401),
     ("GET", "/v1/energy/cases/{case_id}"): ENERGY_READ,
     ("GET", "/v1/energy/cases/{case_id}/household"): OCMW_CASE,  # personal data: the OCMW only, not the netbeheerder

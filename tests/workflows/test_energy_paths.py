@@ -218,10 +218,10 @@ async def test_bad_input_on_energy_routes(driver: EnergyDriver) -> None:
     assert (await driver.api.post("/v1/energy/cases", json=bad, headers=h)).status_code == 422
     future = open_body(driver.new_ean(), notice=(await driver.today()) + timedelta(days=3))
     r = await driver.api.post("/v1/energy/cases", json=future, headers=h)
-    assert r.status_code == 422 and "future" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["code"] == "date_in_future" and "future" in r.json()["detail"]
     elsewhere = open_body(driver.new_ean(), nis="11002")
     r = await driver.api.post("/v1/energy/cases", json=elsewhere, headers=h)
-    assert r.status_code == 422 and "ocmw-11002" in r.json()["detail"]
+    assert r.status_code == 403 and r.json()["code"] == "wrong_municipality" and "ocmw-11002" in r.json()["detail"]
     case_id, code = await driver.open("gas")
     again = open_body(code, notice=await driver.today())
     assert (await driver.api.post("/v1/energy/cases", json=again, headers=h)).status_code == 409

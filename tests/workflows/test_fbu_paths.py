@@ -214,9 +214,11 @@ async def test_bad_input_is_refused_with_clear_messages_and_nothing_applied(driv
     assert (await api.post("/v1/fbu/cases", json=zero, headers=h)).status_code == 422
     future = open_body(since=(await driver.today()) + timedelta(days=400))
     r = await api.post("/v1/fbu/cases", json=future, headers=h)
-    assert r.status_code == 422 and "future" in r.json()["detail"]
+    # well formed, refused by the rules: 409 with the business code (docs/api.md)
+    assert r.status_code == 409 and r.json()["code"] == "date_in_future" and "future" in r.json()["detail"]
     social = await api.post("/v1/fbu/cases", json=open_body(market="social"), headers=h)
-    assert social.status_code == 422 and "not eligible" in social.json()["detail"]
+    assert social.status_code == 409 and social.json()["code"] == "not_eligible"
+    assert "not eligible" in social.json()["detail"]
     unknown = open_body()
     unknown["tenant"]["favourite_colour"] = "blue"
     assert (await api.post("/v1/fbu/cases", json=unknown, headers=h)).status_code == 422
@@ -232,7 +234,8 @@ async def test_bad_input_is_refused_with_clear_messages_and_nothing_applied(driv
     wrong = agreement_body(Decimal("2400.00"), Decimal("600.00"), 6, today + timedelta(10))
     wrong["landlord_payment"] = "500.00"
     r = await api.put(f"/v1/fbu/cases/{case_id}/agreement", json=wrong, headers=h)
-    assert r.status_code == 422 and "must equal the arrears" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["code"] == "invalid_for_case"  # well formed, does not fit the case
+    assert "must equal the arrears" in r.json()["detail"]
     await driver.draft(case_id, agreement_body(Decimal("2400.00"), Decimal("600.00"), 6, today + timedelta(10)))
     r = await api.post(f"/v1/fbu/cases/{case_id}/signatures",
                        json={"party": "neighbour", "evidence": "signed"}, headers=h)
@@ -240,7 +243,7 @@ async def test_bad_input_is_refused_with_clear_messages_and_nothing_applied(driv
     r = await api.post(f"/v1/fbu/cases/{case_id}/signatures",
                        json={"party": "tenant", "evidence": "signed", "signed_on": str(today + timedelta(3))},
                        headers=h)
-    assert r.status_code == 422 and "future" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["code"] == "invalid_for_case" and "future" in r.json()["detail"]
     await driver.step(case_id, "POST", "signatures", {"party": "tenant", "evidence": "signed"})
     r = await api.post(f"/v1/fbu/cases/{case_id}/signatures", json={"party": "tenant", "evidence": "again"},
                        headers=h)

@@ -24,7 +24,7 @@ FLOWS = (FBU_CLAIM, PAYMENT_SIGNAL)
 class PolicyIn(NoNul):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    flow: str = Field(examples=[FBU_CLAIM])
+    flow: str = Field(examples=[FBU_CLAIM], json_schema_extra={"enum": list(FLOWS)})
     from_org: str = Field(min_length=1, max_length=100, examples=["*"], description="'*' = every sender")
     to_org: str = Field(min_length=1, max_length=100, examples=["wonen-vlaanderen"])
     legal_basis: str = Field(min_length=3, max_length=500, examples=["Besluit Vlaamse Regering FBU 2020, art. 5"])
