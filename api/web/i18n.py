@@ -68,11 +68,6 @@ def day(value: date | datetime | str | None) -> str:
     return format_date(value, format="d MMMM y", locale=LOCALE)
 
 
-def short_day(value: date) -> str:
-    """``2026-11-30`` -> ``30 nov.`` (the timeline's axis)."""
-    return format_date(value, format="d MMM", locale=LOCALE)
-
-
 def month(value: date) -> str:
     """``2026-11-01`` -> ``nov. 2026``."""
     return format_date(value, format="MMM y", locale=LOCALE)
