@@ -23,10 +23,10 @@ from api import (
     problems,
     reports_routes,
     sharing_routes,
-    web,
 )
 from api.context import ApiContext
 from api.limits import WriteRateLimiter, limits_middleware
+from api.web import site
 from vangnet.services import ops_metrics
 
 log = structlog.get_logger(__name__)
@@ -102,5 +102,5 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.include_router(reports_routes.router)
     problems.install(app)
     openapi.install(app)
-    web.mount(app)
+    site.mount(app)
     return app

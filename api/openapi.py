@@ -17,7 +17,7 @@ from typing import Any, cast
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
 from api.context import get_context
@@ -88,12 +88,7 @@ def shared_responses() -> dict[str, Any]:
 
 
 def api_routes(app: FastAPI) -> Iterator[APIRoute]:
-    """The app's API routes with their effective paths (FastAPI ≥ 0.130 nests included routers)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # an older FastAPI: the routes are flat
-        yield from (r for r in app.routes if isinstance(r, APIRoute))
-        return
+    """The app's API routes with their effective paths (FastAPI nests included routers)."""
     for context in iter_route_contexts(app.routes):
         if isinstance(context.original_route, APIRoute):
             yield cast("APIRoute", context)
