@@ -235,8 +235,15 @@ def join(threads: list[threading.Thread], timeout: float) -> None:
 def assert_driven(ds: list[FbuDriver], stack: Stack) -> None:
     for d in ds:
         if d.error is not None:
-            logs = "\n".join(f"--- {name}:\n{stack.log(name)[-2500:]}" for name in stack.procs)
+            logs = "\n".join(f"--- {name}:\n{excerpt(stack.log(name))}" for name in stack.procs)
             raise AssertionError(f"case {d.case_id}: {d.error!r}\n{logs}") from d.error
+
+
+def excerpt(log: str) -> str:
+    """A log's first traceback (the cause a tail would hide) and its last lines."""
+    first = log.find("Traceback")
+    cause = f"{log[first:first + 4000]}\n[…]\n" if first >= 0 else ""
+    return cause + log[-2500:]
 
 
 # ---- the checks every fault ends with -------------------------------------------------------------------------
