@@ -192,7 +192,8 @@ def allowed_methods(request: Request) -> set[str]:
 
 async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
     """PostgreSQL down or restarting (refused, socket gone, connection cut, shutting down): 503, not 500. Any
-    OSError that escapes a route lands here too: the API's only I/O outside Temporal is the database."""
+    OSError that escapes a route lands here too: the API's only I/O outside Temporal is the database. asyncpg's
+    InterfaceError ("connection is closed") is what a pooled connection cut by a restart can raise."""
     log.warning("database unavailable", error=type(exc).__name__, path=request.url.path)
     return response(C.DATABASE_UNAVAILABLE, CODES[C.DATABASE_UNAVAILABLE].meaning, headers={"Retry-After": "2"})
 
@@ -201,5 +202,6 @@ def install(app: Any) -> None:
     """Register the handlers that turn every error into a problem."""
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for down in (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError):
+    for down in (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+                 asyncpg.InterfaceError):
         app.add_exception_handler(down, on_database_down)

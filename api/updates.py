@@ -13,7 +13,13 @@ from typing import Any, cast
 
 import structlog
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
@@ -25,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 CODE_FOR_TYPE = {"InvalidInput": ErrorCode.INVALID_FOR_CASE, "StepOutOfOrder": ErrorCode.STEP_OUT_OF_ORDER}
 ENDED = "This case or claim has ended; no further steps are possible."
+NOT_CONFIRMED = ("The engine did not confirm the step in time (it may be waiting for the database or a worker); it may "
+                 "still be applied. Repeat the request with the same Idempotency-Key to get its answer.")
 
 
 def step_name(update: Update) -> str:
@@ -52,6 +60,11 @@ async def run_update(client: Client, workflow_id: str, update: Update, arg: Base
         if isinstance(cause, ApplicationError) and cause.type in CODE_FOR_TYPE:
             raise Refusal(CODE_FOR_TYPE[cause.type], cause.message) from exc
         raise Refusal(ErrorCode.ENGINE_FAILED, "The step failed inside the engine; it was not applied.") from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # The server's wait for the update ran out (no worker took it in time, or its activity waits for
+        # PostgreSQL): retryable, and a retry with the same key returns the step's first answer.
+        log.warning("step not confirmed in time", step=name)
+        raise Refusal(ErrorCode.ENGINE_UNAVAILABLE, NOT_CONFIRMED, headers={"Retry-After": "2"}) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND and await _has_ended(handle):
             raise Refusal(ErrorCode.CASE_ENDED, ENDED) from exc
