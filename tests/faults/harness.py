@@ -6,6 +6,7 @@ with: one payment per claim, no gap and no duplicate in any event stream, projec
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 import uuid
@@ -54,9 +55,10 @@ class FaultStack(Stack):
                     raise
                 time.sleep(0.5)
 
-    def stop_temporal(self) -> None:
+    def stop_temporal(self, how: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM lets the server shut down in order; SIGKILL is a crash (an OOM kill, a lost node)."""
         assert self.temporal is not None
-        self.temporal.terminate()
+        self.temporal.send_signal(how)
         self.temporal.wait(timeout=30)
 
     def kill_worker(self, name: str) -> None:

@@ -1,9 +1,11 @@
-"""The Temporal server stopped and started again with cases in flight (payments under way, steps being sent): the
-API answers 503 with a clear message meanwhile (steps and health), a step sent during the outage is applied once
-when it is sent again with its key, and every case resumes and completes with one payment per claim."""
+"""The Temporal server stopped (in order, or killed) and started again with cases in flight (payments under way,
+steps being sent): the API answers 503 with a clear message meanwhile (steps and health), a step sent during the
+outage is applied once when it is sent again with its key, and every case resumes and completes with one payment
+per claim."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -27,7 +29,8 @@ pytestmark = pytest.mark.integration
 CASES = 3
 
 
-def test_temporal_restarted_with_cases_in_flight(stack_database: str) -> None:
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_temporal_restarted_with_cases_in_flight(stack_database: str, how: signal.Signals) -> None:
     started = time.monotonic()
     with fault_stack(stack_database) as stack:
         stack.faults("payments", latency_ms=3000)
@@ -41,9 +44,9 @@ def test_temporal_restarted_with_cases_in_flight(stack_database: str) -> None:
             assert time.monotonic() < deadline, "no payment went out within 180 s"
             held = held + 1 if activity_slots_used(stack.metrics(metrics)) > 0 else 0
             time.sleep(0.5)
-        stack.stop_temporal()
+        stack.stop_temporal(how)
         stopped_at = time.monotonic()
-        say("Temporal server stopped (SIGTERM) with payments in flight; a new case is opened during the outage")
+        say(f"Temporal server stopped ({how.name}) with payments in flight; a new case is opened during the outage")
         # During the outage: health says so, and a new case (a step) is refused with 503 and a message, again and
         # again with the same Idempotency-Key, until the server is back.
         opener = threading.Thread(target=late.drive, daemon=True)
