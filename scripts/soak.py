@@ -1,12 +1,14 @@
-"""Soak: mixed FBU and energy load through the API of its own ``vangnet dev`` while the worker, the API and the
-Temporal server are SIGKILLed at random moments (the supervisor of ``vangnet dev`` restarts them), then the checks.
+"""Soak: mixed FBU and energy load through the API of its own ``vangnet dev`` while the worker, the API, the
+Temporal server and PostgreSQL are SIGKILLed at random moments (the supervisor of ``vangnet dev`` restarts them),
+then the checks.
 
     .venv/bin/python scripts/soak.py [--minutes 12] [--fbu 3] [--energy 2] [--kill-every 40] [--seed 15]
 
 Load: ``--fbu`` threads each drive FBU cases from opening to closed (both payouts paid) and ``--energy`` threads
 gas cases to prepayment (netbeheerder callbacks), one after the other, until the load time is up; a refused step
 (503, a lost connection, a 5xx) is sent again with the same ``Idempotency-Key``, and every step the API accepted
-is remembered. Chaos: every ``--kill-every`` seconds on average one of worker, API, Temporal server gets SIGKILL.
+is remembered. Chaos: every ``--kill-every`` seconds on average one of worker, API, Temporal server, PostgreSQL
+(its postmaster) gets SIGKILL.
 After the load the cases in flight finish, and it prints cases, events, payments, callbacks, kills, and checks:
 0 duplicate payments, 0 lost accepted steps, 0 orphan workflows, no gap or duplicate in any event stream, the
 projections equal to a rebuild. Exit status 0 when every check holds. Bounded: never more than 20 minutes.
@@ -29,13 +31,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 import psutil
-from bench_stack import OwnStack, is_temporal_server, is_vangnet
+from bench_stack import OwnStack, is_temporal_server, is_vangnet, postmaster_of
 from temporalio.client import Client
 
 from vangnet.storage import projections
@@ -203,8 +206,11 @@ class Load:
 # ---- chaos ---------------------------------------------------------------------------------------------------
 
 
-def victims(dev: psutil.Process) -> dict[str, psutil.Process]:
+def victims(dev: psutil.Process, var: Path) -> dict[str, psutil.Process]:
     found: dict[str, psutil.Process] = {}
+    postmaster = postmaster_of(var)
+    if postmaster is not None:
+        found["postgres"] = postmaster
     for p in dev.children():
         if is_vangnet(p, "worker"):
             found["worker"] = p
@@ -215,14 +221,14 @@ def victims(dev: psutil.Process) -> dict[str, psutil.Process]:
     return found
 
 
-def chaos(dev: psutil.Process, every: float, until: float, rng: random.Random, kills: list[tuple[float, str]],
-          started: float) -> None:
+def chaos(dev: psutil.Process, var: Path, every: float, until: float, rng: random.Random,
+          kills: list[tuple[float, str]], started: float) -> None:
     while True:
         pause = rng.uniform(0.5 * every, 1.5 * every)
         if time.monotonic() + pause > until:
             return
         time.sleep(pause)
-        found = victims(dev)
+        found = victims(dev, var)
         if not found:
             continue
         name = rng.choice(sorted(found))
@@ -309,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             t.start()
         kills: list[tuple[float, str]] = []
         assert target.dev is not None
-        chaos(target.dev, args.kill_every, load_until, random.Random(args.seed), kills, started)
+        chaos(target.dev, stack.var, args.kill_every, load_until, random.Random(args.seed), kills, started)
         load.stop_new.set()
         print(f"soak: load stopped at {time.monotonic() - started:.0f} s; cases in flight finish", flush=True)
         for t in threads:
