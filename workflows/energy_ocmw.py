@@ -38,8 +38,8 @@ with workflow.unsafe.imports_passed_through():
         heating_eligible,
         heating_support_ends,
         heating_support_open,
-        in_winter_ban,
         winter_ban_ends,
+        winter_ban_in_force,
     )
 
 from workflows.common import invalid, out_of_order, today
@@ -130,10 +130,12 @@ async def lac_advice(case: EnergyCase, cmd: LacAdvice) -> StepResult:
         return StepResult(status=s.phase, message="The LAC refused: nothing is switched off.")
     s.disconnection = Disconnection(kind=cmd.advice)
     on = today()
-    if in_winter_ban(book, on):
+    ban = winter_ban_in_force(book, on)
+    if ban is not None:
         until_day = winter_ban_ends(book, on)
         s.disconnection.deferred_until = until_day
-        await case.emit(DisconnectionDeferred(kind=cmd.advice, until=until_day, reason="winter_ban"))
+        await case.emit(DisconnectionDeferred(kind=cmd.advice, until=until_day, reason="winter_ban",
+                                              window_id=ban.id, source=ban.source))
         return StepResult(status=s.phase, message=f"Winter ban: the advice is carried out on {until_day}.")
     await case.schedule_disconnection(on)
     return StepResult(status=s.phase, message="The advice is passed to the netbeheerder.")
