@@ -26,10 +26,12 @@ import workflows.energy_case
 from schemas.calendar import brussels_date, brussels_midnight
 from schemas.energy import EnergyCaseInput, EnergyCaseState, LacAdvice, LacRequest, SupplierEvent
 from schemas.energy_rules import EnergyRuleBook, winter_ban_ends, winter_name
-from schemas.events import AppendEvents, DomainEvent
+from schemas.event_catalog import decode
+from schemas.events import AppendEvents, DomainEvent, StoredEvent
 from schemas.netbeheerder import Callback, NetbeheerderRequest
 from tests.conftest import eventually, time_skipping_server
 from vangnet.rulebooks.rulebook import load_energy_rule_book
+from vangnet.storage.energy_document import EnergyCaseDocument, fold
 from worker.sandbox import workflow_runner
 from workflows.energy_case import EnergyCaseWorkflow
 
@@ -135,6 +137,13 @@ class Case:
         found = sorted(EVENTS.get(self.case_id, {}).values(), key=lambda e: e.stream_version)
         return [e.data for e in found if e.type == type_]
 
+    def document(self) -> EnergyCaseDocument | None:
+        """The read side's case document, folded from the events the case recorded."""
+        doc = None
+        for n, e in enumerate(sorted(EVENTS.get(self.case_id, {}).values(), key=lambda e: e.stream_version)):
+            doc = fold(doc, StoredEvent(**e.model_dump(), position=n, recorded_at=e.occurred_at), decode(e))
+        return doc
+
     def disconnection_requests(self) -> list[NetbeheerderRequest]:
         return [r for r in REQUESTS.get(self.case_id, []) if r.type == "schedule_disconnection"]
 
@@ -169,6 +178,8 @@ async def follows_the_extension(case: Case, old_end: date) -> None:
     state = await case.state()
     assert state.disconnection is not None and state.disconnection.deferred_until == new_end
     assert [d.due_on for d in state.deadlines if d.kind == "deferred_disconnection"] == [new_end]
+    doc = case.document()  # the read side (API, pages) shows the new date too
+    assert doc is not None and doc.disconnection is not None and doc.disconnection.deferred_until == new_end
     assert case.events("DisconnectionScheduled") == [] and case.disconnection_requests() == []
     await case.env.sleep_until(new_end - timedelta(days=1))
     assert case.events("DisconnectionScheduled") == [] and case.disconnection_requests() == []
