@@ -225,3 +225,23 @@ async def test_case_that_continued_as_new_while_waiting_follows_the_extension(
     state = await case.state()
     assert state.disconnection is not None and state.disconnection.deferred_until == old_end
     await follows_the_extension(case, old_end)
+
+
+async def test_advice_given_in_an_extension_the_case_did_not_open_with_waits_for_its_end(env: Env) -> None:
+    case = await Case.in_social_supply(env, env.sandboxed)  # opened with the packaged book (no extension)
+    winter = next_december_5(await env.today()).year
+    CURRENT["book"] = extended(winter, date(winter + 1, 3, 31))
+    advice_day = date(winter + 1, 3, 10)  # after the recurring end, inside the extension
+    await env.sleep_until(advice_day)
+    _ = await case.handle.execute_update(EnergyCaseWorkflow.lac_request, LacRequest(hearing_on=advice_day))
+    result = await case.handle.execute_update(EnergyCaseWorkflow.lac_advice,
+                                              LacAdvice(advice="disconnect", on=advice_day))
+    new_end = date(winter + 1, 4, 1)
+    assert str(new_end) in result.message
+    assert case.events("DisconnectionDeferred") == [{
+        "kind": "disconnect", "until": new_end.isoformat(), "reason": "winter_ban",
+        "window_id": f"winter_ban/{winter_name(winter)}", "source": SOURCE}]
+    assert case.events("DisconnectionScheduled") == [] and case.disconnection_requests() == []
+    await env.sleep_until(new_end)
+    scheduled = await eventually(lambda: _async(case.events("DisconnectionScheduled")), within=5)
+    assert scheduled == [{"kind": "disconnect", "on": new_end.isoformat()}]
