@@ -236,3 +236,17 @@ def test_cli_bad_input_is_one_clear_line(cli: CliRunner, book_file: Path) -> Non
         assert message in result.output and "Traceback" not in result.output
     assert book_file.read_bytes() == original
     assert not any(p.name.endswith(".tmp") for p in os.scandir(book_file.parent))
+
+
+def test_cli_warns_when_it_writes_the_packaged_book(book_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VANGNET_ENERGY_RULES_FILE", raising=False)
+    monkeypatch.setattr("vangnet.cli.winter_ban.DEFAULT_ENERGY_RULES", book_file)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["rules", "winter-ban", "extend", "--winter", "2026-2027", "--until",
+                                          "2027-03-31", "--source", "MB 2027-02-20"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "wrote the packaged rule book" in result.output and "VANGNET_ENERGY_RULES_FILE" in result.output
+    assert winter_ban_ends(load_energy_rule_book(book_file), date(2027, 1, 1)) == date(2027, 4, 1)

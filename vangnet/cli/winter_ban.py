@@ -65,6 +65,9 @@ def winter_ban_extend(
     def run() -> None:
         path = _book_path()
         entry = extend_winter_window(path, winter=winter, until=end, source=source, start=first, replace=replace)
+        if get_settings().energy_rules_file is None:
+            typer.secho(f"note: wrote the packaged rule book {path}; an upgrade replaces it. Keep your own copy "
+                        "and point VANGNET_ENERGY_RULES_FILE at it.", err=True, fg=typer.colors.YELLOW)
         typer.echo(json.dumps({"written": str(path), "rule": entry.id, "start": entry.start.isoformat(),
                                "end": entry.end.isoformat(), "source": entry.source}, ensure_ascii=False))
 
