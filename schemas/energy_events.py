@@ -151,10 +151,26 @@ class LacAdviceGiven(EventData):
 
 
 class DisconnectionDeferred(EventData):
+    """``window_id`` names the ban's rule (``winter_ban/2016-2017`` or ``winter_ban@2010-11-19``); older events
+    lack it."""
+
     TYPE = "DisconnectionDeferred"
     kind: Literal["disconnect", "switch_off_minimal_supply"]
     until: date
     reason: str
+    window_id: str | None = None
+    source: str | None = None
+
+
+class DisconnectionDeferralMoved(EventData):
+    """The ban was extended while the disconnection waited: it now waits until ``until`` (was ``previous_until``)."""
+
+    TYPE = "DisconnectionDeferralMoved"
+    kind: Literal["disconnect", "switch_off_minimal_supply"]
+    previous_until: date
+    until: date
+    window_id: str
+    source: str
 
 
 class DisconnectionScheduled(EventData):
@@ -205,5 +221,6 @@ ENERGY_EVENTS: tuple[type[EventData], ...] = (
     PrepaymentActivated, EmergencyCreditGranted, InvoiceIssued, InvoicePaid, InvoiceUnpaid, DebtUpdated,
     TopUpRequested, TopUpLoaded, MinimalSupplyActivated, MinimalSupplySwitchedOff, MinimalSupplyRestored,
     Disconnected, SupplierEventRecorded, LacRequested, LacAdviceGiven, DisconnectionDeferred, DisconnectionScheduled,
+    DisconnectionDeferralMoved,
     WinterSupportApplied, WinterSupportRejected, WinterSupportApproved, ReimbursementClaimed, CallbackRejected,
 )

@@ -14,7 +14,8 @@ Three kinds of dating are used, each matching the text it comes from:
   event, the notice of default (``select_energy_rule_set``; ``schemas.energy_rule_sets``);
 * the emergency credit is chosen by the day it is granted (``emergency_credit``; ``schemas.energy_credit``);
 * the seasonal windows (winter ban, heating support) recur every year on fixed month-days; a window version
-  applies to the winters starting on or after its ``valid_from`` (``schemas.energy_seasons``). The amounts and
+  applies to the winters starting on or after its ``valid_from``, and a winter with its own dated window (an
+  extension of the ban, with its source) has that one instead (``schemas.energy_seasons``). The amounts and
   conditions of winter heating support are in ``schemas.energy_winter_support``.
 """
 
@@ -50,6 +51,9 @@ from schemas.energy_seasons import (
     DayOfMonth,
     Month,
     SeasonalWindow,
+    WindowInForce,
+    WinterWindow,
+    check_winter_windows,
     heating_support_ends,
     heating_support_open,
     in_seasonal_window,
@@ -60,7 +64,11 @@ from schemas.energy_seasons import (
     next_window_start,
     seasonal_window_end,
     window_end,
+    window_in_force,
+    window_of_winter,
     winter_ban_ends,
+    winter_ban_in_force,
+    winter_name,
 )
 from schemas.energy_winter_support import (
     HeatingKind,
@@ -90,7 +98,9 @@ __all__ = [
     "ReimbursementRate",
     "RestoreRule",
     "SeasonalWindow",
+    "WindowInForce",
     "WinterSupportRules",
+    "WinterWindow",
     "credit_index_factor",
     "emergency_credit",
     "half_monthly_topup",
@@ -108,7 +118,11 @@ __all__ = [
     "seasonal_window_end",
     "select_energy_rule_set",
     "window_end",
+    "window_in_force",
+    "window_of_winter",
     "winter_ban_ends",
+    "winter_ban_in_force",
+    "winter_name",
 ]
 
 
@@ -124,6 +138,7 @@ class EnergyRuleBook(Frozen):
     emergency_credit_periods: tuple[EmergencyCreditPeriod, ...] = Field(min_length=1)
     credit_index: tuple[CreditIndex, ...] = ()
     seasonal_windows: tuple[SeasonalWindow, ...] = Field(min_length=1)
+    winter_windows: tuple[WinterWindow, ...] = ()
     winter_support: WinterSupportRules
 
     @model_validator(mode="after")
@@ -168,8 +183,13 @@ class EnergyRuleBook(Frozen):
                         f"versions of window {window_id} must be sorted by valid_from without repeats: "
                         f"{following_window.valid_from} comes after {previous_window.valid_from}"
                     )
+        check_winter_windows(self, self.winter_windows, window_ids)
         return self
 
     def window_versions(self, window_id: str) -> tuple[SeasonalWindow, ...]:
         """Every version of one window, oldest first."""
         return tuple(window for window in self.seasonal_windows if window.id == window_id)
+
+    def winter_windows_of(self, window_id: str) -> tuple[WinterWindow, ...]:
+        """The winters with their own dated window ``window_id``, in file order (validated: by winter)."""
+        return tuple(entry for entry in self.winter_windows if entry.window == window_id)

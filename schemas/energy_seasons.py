@@ -1,8 +1,10 @@
 """Seasonal windows: the winter ban on disconnections and the heating-support application period.
 
 They recur every year on fixed month-days; a window version applies to the winters starting on or after its
-``valid_from``, and a later version of the same window takes over from there. Split from ``schemas.energy_rules``
-(which re-exports every name); pure like the rest of ``schemas``: it runs inside Temporal workflows.
+``valid_from``, and a later version of the same window takes over from there. A winter may also have its own dated
+window (``WinterWindow``: an extension such as the ban to 31 March in 2016-2017, with its source); a winter without
+one has the recurring window. Split from ``schemas.energy_rules`` (which re-exports every name); pure like the rest
+of ``schemas``: it runs inside Temporal workflows.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Annotated, Protocol
+from itertools import pairwise
+from typing import Annotated, NamedTuple, Protocol
 
 from pydantic import Field, model_validator
 
@@ -103,17 +106,73 @@ def next_window_start(window: SeasonalWindow, on: date) -> date:
     raise AssertionError("unreachable: a window recurs every year from its valid_from")  # pragma: no cover
 
 
+# ---- one winter's own window ---------------------------------------------------------------------------------
+
+
+class WinterWindow(Frozen):
+    """The dated window of one winter, replacing the recurring window for that winter only (both ends inclusive).
+
+    E.g. the winter ban extended to 31 March in 2016-2017. It must contain the start of the recurring window of its
+    winter and must not overlap the windows of the winters before and after it (checked with the whole book).
+    """
+
+    window: str = Field(WINTER_BAN, min_length=1, max_length=64, examples=[WINTER_BAN])
+    winter: str = Field(pattern=r"^\d{4}-\d{4}$", examples=["2016-2017"])
+    start: date
+    end: date
+    source: str = Field(min_length=1)
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """How events and errors name this entry, e.g. ``winter_ban/2016-2017``."""
+        return f"{self.window}/{self.winter}"
+
+    @property
+    def start_year(self) -> int:
+        return int(self.winter[:4])
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> WinterWindow:
+        if int(self.winter[5:]) != self.start_year + 1:
+            raise ValueError(f"winter window {self.id}: a winter is two following years, like 2016-2017")
+        if self.end < self.start:
+            raise ValueError(f"winter window {self.id}: end {self.end} is before start {self.start}")
+        if not (self.start_year <= self.start.year and self.end.year <= self.start_year + 1):
+            raise ValueError(f"winter window {self.id}: {self.start}..{self.end} lies outside the winter")
+        return self
+
+
+class WindowInForce(NamedTuple):
+    """One occurrence of a window as the book gives it: ``id`` names the rule that set it (a winter's own window,
+    ``winter_ban/2016-2017``, or the recurring version, ``winter_ban@2010-11-19``) and ``source`` is its source."""
+
+    id: str
+    winter: str
+    start: date
+    end: date
+    source: str
+
+
+def winter_name(start_year: int) -> str:
+    """``2016-2017`` for the winter starting in 2016."""
+    return f"{start_year}-{start_year + 1}"
+
+
 # ---- seasonal windows in the book ---------------------------------------------------------------------------
 
 
 class HasSeasonalWindows(Protocol):
-    """What this module reads of a rule book (the versions of its windows); ``EnergyRuleBook`` has it.
+    """What this module reads of a rule book (the versions of its windows and the winters' own windows);
+    ``EnergyRuleBook`` has it.
 
     A Protocol rather than the book itself, because the book (``schemas.energy_rules``) is built from this module's
     models and importing it here would make a cycle.
     """
 
     def window_versions(self, window_id: str) -> tuple[SeasonalWindow, ...]: ...
+
+    def winter_windows_of(self, window_id: str) -> tuple[WinterWindow, ...]: ...
 
 
 def _governing(book: HasSeasonalWindows, window_id: str, start_year: int) -> SeasonalWindow | None:
@@ -127,13 +186,40 @@ def _governing(book: HasSeasonalWindows, window_id: str, start_year: int) -> Sea
     return None
 
 
-def _occurrence(book: HasSeasonalWindows, window_id: str, start_year: int) -> tuple[date, date] | None:
+def _recurring(book: HasSeasonalWindows, window_id: str, start_year: int) -> WindowInForce | None:
     window = _governing(book, window_id, start_year)
-    return window.occurrence(start_year) if window is not None else None
+    occurrence = window.occurrence(start_year) if window is not None else None
+    if window is None or occurrence is None:
+        return None
+    return WindowInForce(f"{window_id}@{window.valid_from.isoformat()}", winter_name(start_year), *occurrence,
+                         window.source)
+
+
+def window_of_winter(book: HasSeasonalWindows, window_id: str, start_year: int) -> WindowInForce | None:
+    """The window of the winter starting in ``start_year``: its own entry if it has one, else the recurring one."""
+    for entry in book.winter_windows_of(window_id):
+        if entry.start_year == start_year:
+            return WindowInForce(entry.id, entry.winter, entry.start, entry.end, entry.source)
+    return _recurring(book, window_id, start_year)
+
+
+def _occurrence(book: HasSeasonalWindows, window_id: str, start_year: int) -> tuple[date, date] | None:
+    found = window_of_winter(book, window_id, start_year)
+    return (found.start, found.end) if found is not None else None
+
+
+def window_in_force(book: HasSeasonalWindows, window_id: str, on: date) -> WindowInForce | None:
+    """The occurrence of ``window_id`` containing ``on``, with the id and source of its rule; None if outside."""
+    for year in (on.year - 1, on.year):
+        found = window_of_winter(book, window_id, year)
+        if found is not None and found.start <= on <= found.end:
+            return found
+    return None
 
 
 def _book_containing(book: HasSeasonalWindows, window_id: str, on: date) -> tuple[date, date] | None:
-    return _containing([_occurrence(book, window_id, on.year - 1), _occurrence(book, window_id, on.year)], on)
+    found = window_in_force(book, window_id, on)
+    return (found.start, found.end) if found is not None else None
 
 
 def in_seasonal_window(book: HasSeasonalWindows, window_id: str, on: date) -> bool:
@@ -162,6 +248,33 @@ def next_seasonal_window_start(book: HasSeasonalWindows, window_id: str, on: dat
     raise AssertionError("unreachable: the newest window version recurs every year")  # pragma: no cover
 
 
+def check_winter_windows(book: HasSeasonalWindows, entries: Sequence[WinterWindow], window_ids: set[str]) -> None:
+    """The winters' own windows of a book: each of a known window, sorted by winter without repeats, containing the
+    recurring window's start for its winter and overlapping neither the winter before nor the winter after it.
+    ValueError naming the entry otherwise."""
+    for entry in entries:
+        if entry.window not in window_ids:
+            raise ValueError(f"winter window {entry.id}: the book has no seasonal window {entry.window!r}")
+    for window_id in sorted({entry.window for entry in entries}):
+        own = book.winter_windows_of(window_id)
+        for previous, following in pairwise(own):
+            if following.start_year <= previous.start_year:
+                raise ValueError(f"winter windows of {window_id} must be sorted by winter without repeats: "
+                                 f"{following.winter} comes after {previous.winter}")
+        for entry in own:
+            base = _recurring(book, window_id, entry.start_year)
+            if base is None:
+                raise ValueError(f"winter window {entry.id}: no recurring {window_id} window applies to that winter")
+            if not entry.start <= base.start <= entry.end:
+                raise ValueError(f"winter window {entry.id}: {entry.start}..{entry.end} must contain the winter's "
+                                 f"base start {base.start}")
+            for year in (entry.start_year - 1, entry.start_year + 1):
+                other = window_of_winter(book, window_id, year)
+                if other is not None and other.start <= entry.end and entry.start <= other.end:
+                    raise ValueError(f"winter window {entry.id}: {entry.start}..{entry.end} overlaps the window of "
+                                     f"winter {other.winter} ({other.start}..{other.end}, {other.id})")
+
+
 def in_winter_ban(book: HasSeasonalWindows, on: date) -> bool:
     """Whether ``on`` falls in the winter ban on disconnections."""
     return in_seasonal_window(book, WINTER_BAN, on)
@@ -177,6 +290,11 @@ def winter_ban_ends(book: HasSeasonalWindows, on: date) -> date:
     while in_winter_ban(book, day):
         day = seasonal_window_end(book, WINTER_BAN, day) + timedelta(days=1)
     return day
+
+
+def winter_ban_in_force(book: HasSeasonalWindows, on: date) -> WindowInForce | None:
+    """The winter ban containing ``on`` with the id and source of its rule; None outside the ban."""
+    return window_in_force(book, WINTER_BAN, on)
 
 
 def heating_support_open(book: HasSeasonalWindows, on: date) -> bool:

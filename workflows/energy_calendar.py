@@ -11,10 +11,18 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas.common import Deadline
+    from schemas.energy_events import DisconnectionDeferralMoved
+    from schemas.energy_rules import winter_ban_ends, winter_ban_in_force
 
 from workflows import energy_deadlines
-from workflows.common import today
+from workflows.common import read_book, today
+from workflows.contracts import load_energy_rule_book
 from workflows.energy_procedure import EnergyCase
+
+# A deferred disconnection reads the operator's rule book again when its day comes, and waits on if the winter ban
+# was extended meanwhile (an extension is often published late in the winter). Runs that deferred before this rule
+# carry out the disconnection on the old end as they did (the patch marker), so their histories replay.
+WINTER_BAN_REREAD = "winter-ban-reread"
 
 
 def due_dates(case: EnergyCase) -> list[Deadline]:
@@ -57,9 +65,21 @@ async def _prepayment_for_unpaid_invoice(case: EnergyCase, on: date) -> None:
 
 
 async def _disconnection_after_winter_ban(case: EnergyCase, on: date) -> None:
+    """On the day the ban was to end, the book is read again: a ban extended since moves the deferral (recorded
+    with the extension's rule and source) and the case waits on; otherwise the disconnection is carried out. The
+    case keeps the fresh book, so its deadlines and later rules follow the operator's current data."""
     d = case.s.disconnection
-    if d is not None and d.deferred_until is not None and d.scheduled_on is None and on >= d.deferred_until:
-        await case.schedule_disconnection(on)
+    if d is None or d.deferred_until is None or d.scheduled_on is not None or on < d.deferred_until:
+        return
+    if workflow.patched(WINTER_BAN_REREAD):
+        case.book = await read_book(load_energy_rule_book)
+        ban = winter_ban_in_force(case.book, on)
+        if ban is not None:
+            previous, d.deferred_until = d.deferred_until, winter_ban_ends(case.book, on)
+            await case.emit(DisconnectionDeferralMoved(kind=d.kind, previous_until=previous, until=d.deferred_until,
+                                                       window_id=ban.id, source=ban.source))
+            return
+    await case.schedule_disconnection(on)
 
 
 async def _heating_support(case: EnergyCase, on: date) -> None:

@@ -38,13 +38,19 @@ with workflow.unsafe.imports_passed_through():
         heating_eligible,
         heating_support_ends,
         heating_support_open,
-        in_winter_ban,
         winter_ban_ends,
+        winter_ban_in_force,
     )
 
-from workflows.common import invalid, out_of_order, today
+from workflows.common import invalid, out_of_order, read_book, today
+from workflows.contracts import load_energy_rule_book
 from workflows.energy_phases import allows
 from workflows.energy_procedure import EnergyCase
+
+# The LAC's advice reads the operator's rule book again before it checks the winter ban: the book the case opened
+# with may predate an extension of this winter's ban. Its own patch id, because runs that gave the advice before
+# this rule may still meet ``WINTER_BAN_REREAD`` (``energy_calendar``) later, and a patch's answer holds for a run.
+WINTER_BAN_REREAD_AT_ADVICE = "winter-ban-reread-at-advice"
 
 
 def supplier_trigger(event: SupplierEventType) -> str:
@@ -122,6 +128,8 @@ def check_lac_advice(s: EnergyCaseState, cmd: LacAdvice) -> None:
 
 async def lac_advice(case: EnergyCase, cmd: LacAdvice) -> StepResult:
     """The LAC's advice; a disconnection it advises during the winter ban waits for the ban's end."""
+    if workflow.patched(WINTER_BAN_REREAD_AT_ADVICE):
+        case.book = await read_book(load_energy_rule_book)
     s, book = case.s, case.b
     assert s.lac is not None
     s.lac.advice, s.lac.advice_on = cmd.advice, cmd.on
@@ -130,10 +138,12 @@ async def lac_advice(case: EnergyCase, cmd: LacAdvice) -> StepResult:
         return StepResult(status=s.phase, message="The LAC refused: nothing is switched off.")
     s.disconnection = Disconnection(kind=cmd.advice)
     on = today()
-    if in_winter_ban(book, on):
+    ban = winter_ban_in_force(book, on)
+    if ban is not None:
         until_day = winter_ban_ends(book, on)
         s.disconnection.deferred_until = until_day
-        await case.emit(DisconnectionDeferred(kind=cmd.advice, until=until_day, reason="winter_ban"))
+        await case.emit(DisconnectionDeferred(kind=cmd.advice, until=until_day, reason="winter_ban",
+                                              window_id=ban.id, source=ban.source))
         return StepResult(status=s.phase, message=f"Winter ban: the advice is carried out on {until_day}.")
     await case.schedule_disconnection(on)
     return StepResult(status=s.phase, message="The advice is passed to the netbeheerder.")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from schemas.calendar import brussels_date
+from vangnet.rulebooks.rulebook import DEFAULT_ENERGY_RULES
 from vangnet.stack.rehearsal import ScenarioError, load_scenario, resolve_days, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -99,3 +100,27 @@ async def test_energy_scenario_with_winter_ban_and_heating_support() -> None:
     topups = [e for e in events if e.get("type") == "TopUpLoaded"]
     claim = next(e for e in events if e.get("type") == "ReimbursementClaimed")
     assert claim["data"]["loaded_total"] == f"{54 * len(topups)}.00" and claim["data"]["rate"] == "0.70"
+
+
+async def test_energy_scenario_with_the_winter_ban_extended_mid_winter() -> None:
+    today = brussels_date(datetime.now(UTC))
+    start = date(today.year, 11, 23) if today <= date(today.year, 11, 23) else date(today.year + 1, 11, 23)
+    out = io.StringIO()
+    assert await run_scenario(load_scenario(SCENARIOS / "energy-winter-ban-extended.json"), start, out) == 0
+    records = lines(out)
+    events = {e["type"]: e for e in records if "type" in e}
+    ban_end, new_end = date(start.year + 1, 3, 1), start + timedelta(days=129)  # the book's extension: to day 128
+    assert events["DisconnectionDeferred"]["data"]["until"] == str(ban_end)
+    assert events["DisconnectionDeferred"]["data"]["window_id"] == "winter_ban@2010-11-19"
+    extended = [r for r in records if r.get("do") == "extend_winter_ban"]
+    assert extended[0]["rule"] == f"winter_ban/{start.year}-{start.year + 1}" and extended[0]["day"] == 88
+    assert extended[1]["status"] == 422 and "must end later" in extended[1]["detail"]  # the refused second step
+    moved = events["DisconnectionDeferralMoved"]
+    assert moved["date"] == str(ban_end)
+    assert moved["data"] == {"kind": "disconnect", "previous_until": str(ban_end), "until": str(new_end),
+                             "window_id": extended[0]["rule"], "source": extended[0]["source"]}
+    assert events["DisconnectionScheduled"]["date"] == str(new_end)
+    assert [r["type"] for r in records if r.get("type", "").startswith("Disconnection")] == [
+        "DisconnectionDeferred", "DisconnectionDeferralMoved", "DisconnectionScheduled"]
+    # the packaged rule book is untouched: the rehearsal changed its own copy
+    assert "winter_ban/" + f"{start.year}-{start.year + 1}" not in DEFAULT_ENERGY_RULES.read_text(encoding="utf-8")

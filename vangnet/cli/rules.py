@@ -15,13 +15,16 @@ from schemas.energy_rules import (
     heating_support_open,
     in_winter_ban,
     select_energy_rule_set,
+    winter_ban_in_force,
 )
 from schemas.fbu_rules import check_eligibility, compute_payouts, select_rule_set
 from vangnet.cli.common import fail, guarded, parse_date
+from vangnet.cli.winter_ban import winter_ban_app
 from vangnet.platform.settings import get_settings
 from vangnet.rulebooks.rulebook import load_energy_rule_book, load_fbu_rule_book
 
 rules_app = typer.Typer(help="Inspect the dated rule sets.", no_args_is_help=True)
+rules_app.add_typer(winter_ban_app, name="winter-ban")
 
 
 @rules_app.command("list")
@@ -70,6 +73,9 @@ def rules_energy(
             credit = {"unit": "kwh", "note": str(exc)}
         out = {"rule_set": rs.model_dump(mode="json"), "emergency_credit_eur": credit,
                "in_winter_ban": in_winter_ban(book, day), "heating_support_open": heating_support_open(book, day)}
+        ban = winter_ban_in_force(book, day)
+        if ban is not None:
+            out["winter_ban"] = {"rule": ban.id, "start": str(ban.start), "end": str(ban.end), "source": ban.source}
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
 
     guarded(run)

@@ -37,6 +37,8 @@ from simulators.netbeheerder.app import create_app as create_netbeheerder_app
 from simulators.payments.app import create_app as create_payment_app
 from vangnet.platform.converter import data_converter
 from vangnet.platform.settings import Settings
+from vangnet.rulebooks.rulebook import DEFAULT_ENERGY_RULES, RuleBookError
+from vangnet.rulebooks.winter_windows import extend_winter_window
 from vangnet.security.codec import new_key
 from vangnet.security.sharing import seed_demo
 from vangnet.security.tokens import TokenVerifier, issue, jwks, load_or_create_key
@@ -69,6 +71,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "netbeheerder_callback": ("netbeheerder", "POST", "/v1/integrations/netbeheerder/callbacks"),
 }
 OPENERS = ("open_fbu_case", "open_energy_case")
+RULE_BOOK_STEPS = ("extend_winter_ban",)  # change the rehearsal's copy of the energy rule book, as an operator would
 SIM_SECRET = "simulate-secret"  # noqa: S105 - a throw-away secret shared by the rehearsal's own simulator
 
 
@@ -84,7 +87,7 @@ class Step(BaseModel):
         "open_fbu_case", "draft_agreement", "sign", "refuse", "record_repayment", "declare_stable_housing",
         "close_case", "decide_claim", "resubmit_claim", "open_energy_case", "supplier_event", "prepayment_request",
         "lac_request", "lac_advice", "winter_support", "winter_support_decision", "close_energy_case",
-        "netbeheerder_callback",
+        "netbeheerder_callback", "extend_winter_ban",
     ]
     body: dict[str, Any] = Field(default_factory=dict)
     case: str = Field("case", description="Name of the case this step acts on (set by open_fbu_case).")
@@ -140,6 +143,7 @@ class _Run:
     pool: asyncpg.Pool
     tokens: dict[str, dict[str, str]]
     busy: Callable[[], bool] = lambda: False  # the netbeheerder simulator still has callbacks to deliver
+    energy_rules: Path | None = None  # the rehearsal's own copy of the energy rule book
     cases: dict[str, str] = field(default_factory=dict)
     position: int = 0
 
@@ -191,7 +195,28 @@ class _Run:
             raise ScenarioError(f"case {case_id} has no {kind} claim yet")
         return str(row["claim_id"])
 
+    def extend_winter_ban(self, n: int, step: Step) -> bool:
+        """``vangnet rules winter-ban extend`` on the rehearsal's rule book: ``until`` (and ``start``) dates, a
+        ``source``, and the ``winter`` (default: the winter running on the step's day)."""
+        body, on = resolve_days(step.body, self.start), self.start + timedelta(days=step.day)
+        assert self.energy_rules is not None
+        winter_of_day = on.year if on.month >= 7 else on.year - 1
+        try:
+            start = date.fromisoformat(str(body["start"])) if "start" in body else None
+            entry = extend_winter_window(
+                self.energy_rules, winter=str(body.get("winter") or f"{winter_of_day}-{winter_of_day + 1}"),
+                until=date.fromisoformat(str(body["until"])), source=str(body.get("source", "")), start=start)
+        except (RuleBookError, KeyError, ValueError) as exc:
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            self.emit({"day": step.day, "step": n, "do": step.do, "status": 422, "detail": detail})
+            return step.expect == 422
+        self.emit({"day": step.day, "date": on.isoformat(), "step": n, "do": step.do, "rule": entry.id,
+                   "start": entry.start.isoformat(), "end": entry.end.isoformat(), "source": entry.source})
+        return step.expect is None
+
     async def step(self, n: int, step: Step) -> bool:
+        if step.do in RULE_BOOK_STEPS:
+            return self.extend_winter_ban(n, step)
         role, method, template = ROUTES[step.do]
         case_id = self.cases.get(step.case, "")
         if step.do not in OPENERS and not case_id:
@@ -248,6 +273,9 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
                             netbeheerder_secrets={"fluvius": [SecretStr(SIM_SECRET)]},
                             public_url=f"http://127.0.0.1:{api_port}",
                             master_keys={"rehearsal": SecretStr(new_key())})
+        energy_rules = tmp / "energy.json"  # a copy, so a rule-book step changes only this rehearsal's book
+        shutil.copyfile(settings.energy_rules_file or DEFAULT_ENERGY_RULES, energy_rules)
+        settings = settings.model_copy(update={"energy_rules_file": energy_rules})
         verifier = TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key)
         app = create_app(jwks=jwks(key))
         app.state.ctx = ApiContext(settings=settings, client=env.client, pool=pool, verifier=verifier,
@@ -268,7 +296,7 @@ async def run_scenario(scenario: Scenario, start: date | None, out: TextIO = sys
             env.client, "simulate", activities_for(env.client, pool, http, settings), settings
         ), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://simulate") as api:
             run = _Run(start=begin, out=out, api=api, pool=pool, tokens=tokens,
-                       busy=lambda: bool(grid_app.state.simulator.tasks))
+                       busy=lambda: bool(grid_app.state.simulator.tasks), energy_rules=energy_rules)
             failures = 0
             say(f"running {len(scenario.steps)} steps from {begin} …")
             day = 0

@@ -15,6 +15,7 @@ from schemas.energy_events import (
     DebtUpdated,
     DefaultNoticeSent,
     Disconnected,
+    DisconnectionDeferralMoved,
     DisconnectionDeferred,
     DisconnectionScheduled,
     EmergencyCreditGranted,
@@ -100,7 +101,7 @@ def _apply(doc: EnergyCaseDocument, body: EventData) -> None:
         doc.lac.advice, doc.lac.advice_on = body.advice, body.on
         if body.advice != "refuse":
             doc.disconnection = Disconnection(kind=body.advice)
-    elif isinstance(body, DisconnectionDeferred) and dis is not None:
+    elif isinstance(body, DisconnectionDeferred | DisconnectionDeferralMoved) and dis is not None:
         dis.deferred_until = body.until
     elif isinstance(body, DisconnectionScheduled) and dis is not None:
         dis.scheduled_on = body.on
