@@ -218,6 +218,52 @@ def _first_svk_set(later: Iterable[FbuRuleSet]) -> FbuRuleSet | None:
     return next((rule_set for rule_set in later if rule_set.svk_eligible), None)
 
 
+def rent_free_reasons(
+    rule_set: FbuRuleSet,
+    *,
+    market: RentalMarket,
+    arrears_since: date,
+    book: FbuRuleBook | None = None,
+) -> list[str]:
+    """The eligibility rules of one set that need no rent: rental market (social housing, SVK) and arrears date."""
+    reasons: list[str] = []
+    if market == "social":
+        reasons.append("Social housing (SHM) tenants are not covered by the fund.")
+    elif market == "svk" and not rule_set.svk_eligible:
+        later = [s for s in book.rule_sets if s.valid_from > rule_set.valid_from] if book is not None else []
+        svk_set = _first_svk_set(later)
+        if svk_set is not None:
+            reasons.append(
+                "Tenants of a social rental agency (SVK) are covered only from rule set "
+                f"{svk_set.id} ({svk_set.period_text()})."
+            )
+        else:
+            reasons.append(
+                f"Tenants of a social rental agency (SVK) are not covered by rule set {rule_set.id} "
+                f"({rule_set.period_text()})."
+            )
+    if arrears_since < rule_set.arrears_since_earliest:
+        reasons.append(
+            f"The arrears must have arisen on or after {rule_set.arrears_since_earliest.isoformat()}."
+        )
+    return reasons
+
+
+def rent_checks(rule_set: FbuRuleSet) -> list[str]:
+    """The checks of a set that need the monthly rent, in words (empty when the set bounds no arrears months)."""
+    low, high = rule_set.arrears_months_min, rule_set.arrears_months_max
+    if low is None and high is None:
+        return []
+    if low is not None and high is not None:
+        bound = f"between {_number_text(low)} and {_number_text(high)} months of rent"
+    elif low is not None:
+        bound = f"at least {_number_text(low)} months of rent"
+    else:
+        assert high is not None
+        bound = f"at most {_number_text(high)} months of rent"
+    return [f"Under rule set {rule_set.id} the arrears must be {bound}."]
+
+
 def check_eligibility(
     rule_set: FbuRuleSet,
     *,
@@ -240,26 +286,7 @@ def check_eligibility(
         raise ValueError("arrears_amount must not be negative")
     exact = arrears_amount / monthly_rent
     months = exact.quantize(_MONTHS_QUANTUM, rounding=ROUND_HALF_UP)
-    reasons: list[str] = []
-    if market == "social":
-        reasons.append("Social housing (SHM) tenants are not covered by the fund.")
-    elif market == "svk" and not rule_set.svk_eligible:
-        later = [s for s in book.rule_sets if s.valid_from > rule_set.valid_from] if book is not None else []
-        svk_set = _first_svk_set(later)
-        if svk_set is not None:
-            reasons.append(
-                "Tenants of a social rental agency (SVK) are covered only from rule set "
-                f"{svk_set.id} ({svk_set.period_text()})."
-            )
-        else:
-            reasons.append(
-                f"Tenants of a social rental agency (SVK) are not covered by rule set {rule_set.id} "
-                f"({rule_set.period_text()})."
-            )
-    if arrears_since < rule_set.arrears_since_earliest:
-        reasons.append(
-            f"The arrears must have arisen on or after {rule_set.arrears_since_earliest.isoformat()}."
-        )
+    reasons = rent_free_reasons(rule_set, market=market, arrears_since=arrears_since, book=book)
     months_reason = _months_reason(rule_set, months, exact)
     if months_reason is not None:
         reasons.append(months_reason)
