@@ -105,10 +105,15 @@ class PlanBreached(EventData):
 
 
 class StableHousingProposed(EventData):
+    """``kept_since`` and ``kept_months``: the plan was kept for that many calendar months from that day (absent
+    on proposals of runs that counted kept instalments instead)."""
+
     TYPE = "StableHousingProposed"
     because: str
     consecutive_kept: int
     proposed_on: date
+    kept_since: date | None = None
+    kept_months: int | None = None
 
 
 class StableHousingDeclared(EventData):
