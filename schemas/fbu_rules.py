@@ -293,6 +293,30 @@ def check_eligibility(
     return Eligibility(rule_set_id=rule_set.id, eligible=not reasons, reasons=reasons, arrears_months=months)
 
 
+def provisional_note(later: FbuRuleSet) -> str:
+    """Why a case ineligible under the opening day's set is still opened: a later set, chosen by the submission
+    day, would cover it. The answer at opening is provisional (domain.md §1)."""
+    return (f"Provisional: under rule set {later.id} ({later.period_text()}) these arrears would be covered; "
+            "the rule set of the day the signed agreement is submitted decides.")
+
+
+def first_eligible_later(
+    book: FbuRuleBook,
+    rule_set: FbuRuleSet,
+    *,
+    market: RentalMarket,
+    arrears_amount: Decimal,
+    arrears_since: date,
+    monthly_rent: Decimal,
+) -> FbuRuleSet | None:
+    """The first set after ``rule_set`` under which the case would be eligible (a later submission may fall in it)."""
+    for later in (s for s in book.rule_sets if s.valid_from > rule_set.valid_from):
+        if check_eligibility(later, market=market, arrears_amount=arrears_amount, arrears_since=arrears_since,
+                             monthly_rent=monthly_rent).eligible:
+            return later
+    return None
+
+
 def tranche_amount(arrears_amount: Decimal, pct: Decimal, cap: Decimal | None) -> Decimal:
     """One tranche: the percentage of the arrears rounded half-up to the cent first, then capped.
 
