@@ -93,7 +93,9 @@ async def test_eligible_at_opening_refused_at_submission_with_rule_set_and_reaso
     assert (await driver.case(case_id))["eligibility_provisional"] is True
     await driver.draft(case_id, agreement_body(Decimal("2400.00"), Decimal("600.00"), 6, today + timedelta(20)))
     await driver.sleep_days(7)
-    await driver.sign_all(case_id)
+    last = await driver.sign_all(case_id)
+    assert last["status"] == "closed" and last["message"].startswith("All three parties signed, but the claim is "
+                                                                     "refused: Tenants of a social rental agency")
     case = await driver.case(case_id)
     assert (case["status"], case["closing_reason"]) == ("closed", "ineligible")
     assert case["eligibility_provisional"] is False and case["eligibility_rule_set_id"] == "fbu-test-next"
