@@ -218,6 +218,32 @@ async def test_quarterly_plan_kept_for_six_months_proposes_stable_housing(driver
     assert case["stable_housing_proposed_on"] == due.isoformat()
 
 
+async def test_a_late_instalment_restarts_the_six_months(driver: Driver) -> None:
+    """The second instalment is paid 5 days late (within the grace days: no breach): the 6 months count again from
+    that payment, so nothing is proposed 6 months after the entry into force."""
+    case_id, body = await driver.in_force_case(arrears="2400.00", landlord_payment="0.00", months=12)
+    in_force_on = date.fromisoformat((await driver.case(case_id))["agreement"]["in_force_on"])
+    caught_up = date.fromisoformat(body["plan"][1]["due_on"]) + timedelta(days=5)
+    for number, item in enumerate(body["plan"][:8]):
+        paid_on = caught_up if number == 1 else date.fromisoformat(item["due_on"])
+        await driver.sleep_days((paid_on - await driver.today()).days)
+        await driver.step(case_id, "POST", "repayments", {"amount": item["amount"], "paid_on": paid_on.isoformat()})
+    await driver.sleep_days((add_months(in_force_on, 6) - await driver.today()).days)
+    case = await driver.case(case_id)
+    assert case["status"] == "in_force" and case["stable_housing_proposed_on"] is None
+    due = add_months(caught_up, 6)
+    await driver.sleep_days((due - await driver.today()).days)
+
+    async def proposed():
+        c = await driver.case(case_id)
+        return c if c["stable_housing_proposed_on"] else None
+
+    assert (await eventually(proposed))["stable_housing_proposed_on"] == due.isoformat()
+    proposal = [e for e in (await driver.api.get(f"/v1/fbu/cases/{case_id}/events", headers=driver.ocmw)).json()
+                if e["type"] == "StableHousingProposed"]
+    assert proposal[0]["data"]["kept_since"] == caught_up.isoformat() and proposal[0]["data"]["kept_months"] == 6
+
+
 @pytest.mark.parametrize("reason", ["eviction_filed", "tenant_moved", "withdrawn"])
 async def test_other_endings(driver: Driver, reason: str) -> None:
     case_id, _ = await driver.in_force_case()
