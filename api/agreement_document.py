@@ -55,6 +55,10 @@ class AgreementDocument(DocumentModel):
     version: int = Field(ge=1)
     signatures: list[SignatureLine] = Field(default_factory=list, max_length=3)
     rule_set_id: str = Field(min_length=1, max_length=100, examples=["fbu-2022"])
+    landlord_payment_working_days: int = Field(
+        gt=0, le=365, examples=[10], description="The payment term in working days from signing (rule-book data).")
+    landlord_payment_due_on: date | None = Field(
+        None, description="The last day of the term, once the agreement is in force (signed by all three).")
     generated_on: date
 
     @model_validator(mode="after")
@@ -68,6 +72,16 @@ class AgreementDocument(DocumentModel):
     def plan_total(self) -> Decimal:
         """Sum of the instalments, printed under the plan."""
         return sum((line.amount for line in self.plan), Decimal("0.00"))
+
+
+def payment_term_text(doc: AgreementDocument) -> str:
+    """The term of the OCMW's payment to the landlord, with its last day once all three have signed."""
+    days = doc.landlord_payment_working_days
+    text = (f"Betalingstermijn: het OCMW betaalt dit bedrag binnen {days} werkdagen na de ondertekening door de "
+            "drie partijen (zaterdagen, zondagen en wettelijke feestdagen tellen niet mee)")
+    if doc.landlord_payment_due_on is None:
+        return text + "."
+    return text + f", dus uiterlijk op {dutch_date(doc.landlord_payment_due_on)}."
 
 
 def _plan_table(pdf: DutchPdf, plan: Sequence[PlanLine], total: Decimal) -> None:
@@ -154,6 +168,7 @@ def render_agreement_pdf(doc: AgreementDocument) -> bytes:
         f"{dutch_euro(doc.landlord_payment)} op de huurachterstal. Het saldo van de huurachterstal betaalt de "
         "huurder af volgens het afbetalingsplan hieronder."
     )
+    pdf.paragraph(payment_term_text(doc))
 
     pdf.heading("4. Afbetalingsplan")
     _plan_table(pdf, doc.plan, doc.plan_total)

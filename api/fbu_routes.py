@@ -27,8 +27,9 @@ from schemas.fbu import (
     FbuCaseState,
     OpenFbuCase,
 )
-from schemas.fbu_rules import check_eligibility, select_rule_set
+from schemas.fbu_rules import check_eligibility, first_eligible_later, select_rule_set
 from vangnet.rulebooks.rulebook import load_fbu_rule_book
+from vangnet.rulebooks.working_days import add_working_days
 from vangnet.security import access_log
 from vangnet.security.tokens import Principal
 from vangnet.security.vault import ERASED
@@ -98,7 +99,10 @@ async def open_case(body: OpenFbuCase, principal: Ocmw, ctx: Ctx, idempotency_ke
         rule_set, market=body.dwelling.rental_market, arrears_amount=body.arrears.amount,
         arrears_since=body.arrears.since, monthly_rent=body.dwelling.monthly_rent, book=book,
     )
-    if not eligibility.eligible:
+    later = None if eligibility.eligible else first_eligible_later(
+        book, rule_set, market=body.dwelling.rental_market, arrears_amount=body.arrears.amount,
+        arrears_since=body.arrears.since, monthly_rent=body.dwelling.monthly_rent)
+    if not eligibility.eligible and later is None:  # no rule set a later submission could fall under covers it
         raise Refusal(ErrorCode.NOT_ELIGIBLE,
                       "This case is not eligible for the fund: " + " ".join(eligibility.reasons))
     if idempotency_key:
@@ -224,6 +228,7 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
         raise Refusal(ErrorCode.NO_DOCUMENT, "No agreement has been drafted for this case yet.")
     parties = await _parties(ctx, case_id, principal, "GET /v1/fbu/cases/{id}/documents/agreement",
                              ["tenant.name", "landlord.name", "dwelling.address"])
+    term, due_on = await _payment_term(ctx, state)
     pdf = documents.render_agreement_pdf(documents.AgreementDocument(
         case_id=case_id, ocmw_name=f"OCMW {state.ocmw_id}", ocmw_id=state.ocmw_id,
         tenant_name=parties["tenant"]["name"], tenant_address=parties["address"],
@@ -233,10 +238,26 @@ async def agreement_pdf(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
         version=state.agreement.version,
         signatures=[documents.SignatureLine(party=s.party, signed_on=s.signed_on, evidence=s.evidence)
                     for s in state.agreement.signatures],
-        rule_set_id=state.rule_set_id or "nog niet ingediend", generated_on=await ctx.today(),
+        rule_set_id=state.rule_set_id or "nog niet ingediend", landlord_payment_working_days=term,
+        landlord_payment_due_on=due_on, generated_on=await ctx.today(),
     ))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="begeleidingsovereenkomst-{case_id}.pdf"'})
+
+
+async def _payment_term(ctx: ApiContext, state: FbuCaseState) -> tuple[int, date | None]:
+    """The landlord payment's term in working days (the submission day's rule set, or today's before it) and, once
+    the printed version is in force, its last day counted from the day it came into force."""
+    book = load_fbu_rule_book(ctx.settings.fbu_rules_file)
+    rules = next((r for r in book.rule_sets if r.id == state.rule_set_id), None)
+    if rules is None:
+        try:
+            rules = select_rule_set(book, await ctx.today())
+        except NoRuleSetError as exc:
+            raise Refusal(ErrorCode.NO_RULE_SET, str(exc)) from exc
+    days = rules.landlord_payment_working_days
+    in_force_on = state.agreement.in_force_on if state.agreement is not None else None
+    return days, add_working_days(in_force_on, days) if in_force_on is not None else None
 
 
 @router.get("/cases/{case_id}/documents/vredegerecht-letter", response_class=Response,

@@ -89,7 +89,9 @@ CODES: dict[ErrorCode, CodeInfo] = {
     C.CASE_ENDED: CodeInfo(409, "Case ended", "The case or claim has ended; no further steps are possible."),
     C.CASE_ALREADY_OPEN: CodeInfo(409, "Case already open", "There is already an open case for this connection "
                                   "point and energy."),
-    C.NOT_ELIGIBLE: CodeInfo(409, "Not eligible", "The rules in force do not let the fund take this case."),
+    C.NOT_ELIGIBLE: CodeInfo(409, "Not eligible", "Neither the rule set in force today nor a later one (a "
+                             "submission may fall under it) lets the fund take this case. An answer at opening is "
+                             "provisional: the submission day's rule set decides."),
     C.NO_RULE_SET: CodeInfo(409, "No rule set for the date", "No rule set in the rule book covers the date."),
     C.DATE_IN_FUTURE: CodeInfo(409, "Date in the future", "The date lies after today (Brussels)."),
     C.UNKNOWN_NETBEHEERDER: CodeInfo(409, "Unknown netbeheerder", "Vangnet is not configured for this netbeheerder."),

@@ -226,6 +226,11 @@ class FbuCaseState(BaseModel):
     arrears_amount: Decimal
     arrears_since: date
     eligibility_reasons: list[str] = []
+    eligibility_provisional: bool = Field(
+        False, description="True while eligibility is only the opening day's answer: the rule set of the day the "
+                           "signed agreement is submitted decides (domain.md §1).")
+    eligibility_rule_set_id: str | None = Field(
+        None, description="The rule set eligibility was judged under: the opening day's, then the submission day's.")
     rule_set_id: str | None = None
     agreement: AgreementVersion | None = None
     previous_agreements: list[AgreementVersion] = []

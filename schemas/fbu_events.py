@@ -25,7 +25,11 @@ class PayoutLine(BaseModel):
 
 
 class CaseOpened(EventData):
-    """``rule_set_id`` is the set in force on the opening day: eligibility then is provisional (domain.md §1)."""
+    """``rule_set_id`` is the set in force on the opening day: eligibility then is provisional (domain.md §1).
+
+    ``provisional`` True: the answer is re-judged under the submission day's set (a case ineligible under the opening
+    day's set but covered by a later one is opened, its reasons say so); False: refused at opening for good (no
+    set that a submission could still fall under covers it). None on events written before this field."""
 
     TYPE = "CaseOpened"
     rental_market: RentalMarket
@@ -37,6 +41,7 @@ class CaseOpened(EventData):
     rule_set_id: str | None
     eligible: bool
     eligibility_reasons: list[str]
+    provisional: bool | None = None
 
 
 class _AgreementVersion(EventData):
@@ -105,10 +110,15 @@ class PlanBreached(EventData):
 
 
 class StableHousingProposed(EventData):
+    """``kept_since`` and ``kept_months``: the plan was kept for that many calendar months from that day (absent
+    on proposals of runs that counted kept instalments instead)."""
+
     TYPE = "StableHousingProposed"
     because: str
     consecutive_kept: int
     proposed_on: date
+    kept_since: date | None = None
+    kept_months: int | None = None
 
 
 class StableHousingDeclared(EventData):

@@ -218,6 +218,52 @@ def _first_svk_set(later: Iterable[FbuRuleSet]) -> FbuRuleSet | None:
     return next((rule_set for rule_set in later if rule_set.svk_eligible), None)
 
 
+def rent_free_reasons(
+    rule_set: FbuRuleSet,
+    *,
+    market: RentalMarket,
+    arrears_since: date,
+    book: FbuRuleBook | None = None,
+) -> list[str]:
+    """The eligibility rules of one set that need no rent: rental market (social housing, SVK) and arrears date."""
+    reasons: list[str] = []
+    if market == "social":
+        reasons.append("Social housing (SHM) tenants are not covered by the fund.")
+    elif market == "svk" and not rule_set.svk_eligible:
+        later = [s for s in book.rule_sets if s.valid_from > rule_set.valid_from] if book is not None else []
+        svk_set = _first_svk_set(later)
+        if svk_set is not None:
+            reasons.append(
+                "Tenants of a social rental agency (SVK) are covered only from rule set "
+                f"{svk_set.id} ({svk_set.period_text()})."
+            )
+        else:
+            reasons.append(
+                f"Tenants of a social rental agency (SVK) are not covered by rule set {rule_set.id} "
+                f"({rule_set.period_text()})."
+            )
+    if arrears_since < rule_set.arrears_since_earliest:
+        reasons.append(
+            f"The arrears must have arisen on or after {rule_set.arrears_since_earliest.isoformat()}."
+        )
+    return reasons
+
+
+def rent_checks(rule_set: FbuRuleSet) -> list[str]:
+    """The checks of a set that need the monthly rent, in words (empty when the set bounds no arrears months)."""
+    low, high = rule_set.arrears_months_min, rule_set.arrears_months_max
+    if low is None and high is None:
+        return []
+    if low is not None and high is not None:
+        bound = f"between {_number_text(low)} and {_number_text(high)} months of rent"
+    elif low is not None:
+        bound = f"at least {_number_text(low)} months of rent"
+    else:
+        assert high is not None
+        bound = f"at most {_number_text(high)} months of rent"
+    return [f"Under rule set {rule_set.id} the arrears must be {bound}."]
+
+
 def check_eligibility(
     rule_set: FbuRuleSet,
     *,
@@ -240,30 +286,35 @@ def check_eligibility(
         raise ValueError("arrears_amount must not be negative")
     exact = arrears_amount / monthly_rent
     months = exact.quantize(_MONTHS_QUANTUM, rounding=ROUND_HALF_UP)
-    reasons: list[str] = []
-    if market == "social":
-        reasons.append("Social housing (SHM) tenants are not covered by the fund.")
-    elif market == "svk" and not rule_set.svk_eligible:
-        later = [s for s in book.rule_sets if s.valid_from > rule_set.valid_from] if book is not None else []
-        svk_set = _first_svk_set(later)
-        if svk_set is not None:
-            reasons.append(
-                "Tenants of a social rental agency (SVK) are covered only from rule set "
-                f"{svk_set.id} ({svk_set.period_text()})."
-            )
-        else:
-            reasons.append(
-                f"Tenants of a social rental agency (SVK) are not covered by rule set {rule_set.id} "
-                f"({rule_set.period_text()})."
-            )
-    if arrears_since < rule_set.arrears_since_earliest:
-        reasons.append(
-            f"The arrears must have arisen on or after {rule_set.arrears_since_earliest.isoformat()}."
-        )
+    reasons = rent_free_reasons(rule_set, market=market, arrears_since=arrears_since, book=book)
     months_reason = _months_reason(rule_set, months, exact)
     if months_reason is not None:
         reasons.append(months_reason)
     return Eligibility(rule_set_id=rule_set.id, eligible=not reasons, reasons=reasons, arrears_months=months)
+
+
+def provisional_note(later: FbuRuleSet) -> str:
+    """Why a case ineligible under the opening day's set is still opened: a later set, chosen by the submission
+    day, would cover it. The answer at opening is provisional (domain.md §1)."""
+    return (f"Provisional: under rule set {later.id} ({later.period_text()}) these arrears would be covered; "
+            "the rule set of the day the signed agreement is submitted decides.")
+
+
+def first_eligible_later(
+    book: FbuRuleBook,
+    rule_set: FbuRuleSet,
+    *,
+    market: RentalMarket,
+    arrears_amount: Decimal,
+    arrears_since: date,
+    monthly_rent: Decimal,
+) -> FbuRuleSet | None:
+    """The first set after ``rule_set`` under which the case would be eligible (a later submission may fall in it)."""
+    for later in (s for s in book.rule_sets if s.valid_from > rule_set.valid_from):
+        if check_eligibility(later, market=market, arrears_amount=arrears_amount, arrears_since=arrears_since,
+                             monthly_rent=monthly_rent).eligible:
+            return later
+    return None
 
 
 def tranche_amount(arrears_amount: Decimal, pct: Decimal, cap: Decimal | None) -> Decimal:

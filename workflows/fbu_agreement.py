@@ -114,6 +114,9 @@ class AgreementSteps(PayoutSteps):
             await self._emit(signed)
             return StepResult(status=s.status, message=f"Signed by {cmd.party}; waiting for {', '.join(missing)}.")
         await self._enter_into_force(signed)
+        if s.status == "closed":  # re-judged under the submission day's rule set: the fund refuses the claim
+            return StepResult(status=s.status, message="All three parties signed, but the claim is refused: "
+                              + " ".join(s.eligibility_reasons))
         return StepResult(status=s.status, message="All three parties signed: the agreement is in force.")
 
     async def _enter_into_force(self, last_signature: AgreementSigned) -> None:

@@ -32,12 +32,13 @@ with workflow.unsafe.imports_passed_through():
         SignAgreement,
     )
     from schemas.fbu_events import CaseOpened
-    from schemas.fbu_rules import check_eligibility
+    from schemas.fbu_rules import check_eligibility, provisional_note
 
 from workflows import fbu_plan, fbu_status
 from workflows.common import out_of_order, today, until
 from workflows.fbu_base import cause
 from workflows.fbu_follow_up import FollowUp
+from workflows.fbu_payouts import ELIGIBILITY_AT_SUBMISSION
 
 # Runs started before this code never continue as new (their histories have no marker for it).
 CONTINUE_AS_NEW = "fbu-continue-as-new"
@@ -81,7 +82,10 @@ class FbuCaseWorkflow(FollowUp):
         return self._case
 
     async def _opening(self) -> None:
-        """CaseOpened, eligible or not under the opening day's rule set; an ineligible case ends here."""
+        """CaseOpened with a provisional answer under the opening day's rule set; the submission day's set decides.
+
+        A case ineligible under the opening day's set is still opened when a later set would cover it (a submission
+        may fall under it; its reasons say so); one that no such set covers is refused for good and ends here."""
         async with self._lock:
             s = self._case
             reasons: list[str] = []
@@ -95,15 +99,24 @@ class FbuCaseWorkflow(FollowUp):
                 eligible = eligibility.eligible
             except ActivityError as exc:
                 eligible, reasons = False, [cause(exc)]
-            s.eligibility_reasons = reasons
             rules = self._data.rules
+            later = None
+            if not eligible and rules is not None and workflow.patched(ELIGIBILITY_AT_SUBMISSION):
+                later = await self._first_eligible_later(rules)
+                if later is not None:
+                    reasons.append(provisional_note(later))
+            provisional = eligible or later is not None
+            s.eligibility_reasons = reasons
+            s.eligibility_provisional = provisional
+            s.eligibility_rule_set_id = rules.id if rules else None
             await self._emit(CaseOpened(
                 rental_market=s.rental_market, municipality_nis=s.municipality_nis, monthly_rent=s.monthly_rent,
                 arrears_amount=s.arrears_amount, arrears_since=s.arrears_since, opened_on=s.opened_on,
                 rule_set_id=rules.id if rules else None, eligible=eligible, eligibility_reasons=reasons,
+                provisional=provisional,
             ))
             self._data.opened = True
-            if not eligible:
+            if not provisional:
                 await self._close("open", "ineligible", {"reasons": reasons})
 
     async def _drafting(self) -> None:

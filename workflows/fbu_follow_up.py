@@ -12,6 +12,7 @@ from decimal import Decimal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from schemas.calendar import add_months
     from schemas.common import StepResult
     from schemas.fbu import DeclareStableHousing, RecordRepayment, Repayment
     from schemas.fbu_events import PlanBreached, RepaymentRecorded, StableHousingDeclared, StableHousingProposed
@@ -19,6 +20,10 @@ with workflow.unsafe.imports_passed_through():
 from workflows import fbu_plan, fbu_status
 from workflows.common import invalid, out_of_order, today
 from workflows.fbu_agreement import AgreementSteps
+
+# Runs started before this code proposed stable housing after 6 kept instalments; from it, after 6 calendar months
+# of a kept plan (domain.md §1), and the case wakes on the day the months are full.
+STABLE_CALENDAR_MONTHS = "fbu-stable-housing-calendar-months"
 
 
 class FollowUp(AgreementSteps):
@@ -33,7 +38,24 @@ class FollowUp(AgreementSteps):
         s, rules = self._case, self._data.rules
         if s.status != "in_force" or s.agreement is None or rules is None:
             return None
-        return fbu_plan.next_check(s.agreement.plan, today(), rules.breach_grace_days)
+        on = today()
+        check = fbu_plan.next_check(s.agreement.plan, on, rules.breach_grace_days)
+        since = self._plan_kept_since(on)
+        due = add_months(since, rules.stable_housing_kept_months) if since is not None else None
+        if s.stable_housing_proposed_on is None and due is not None and due > on:
+            check = due if check is None else min(check, due)
+        return check
+
+    def _plan_kept_since(self, on: date) -> date | None:
+        """Since when the plan in force has been kept (None: an instalment is still late, or a run started before
+        the calendar-month count). The count starts when the version in force came into force."""
+        s, rules = self._case, self._data.rules
+        if s.agreement is None or s.agreement.in_force_on is None or rules is None:
+            return None
+        if not workflow.patched(STABLE_CALENDAR_MONTHS):
+            return None
+        return fbu_plan.kept_since(s.agreement.plan, self._data.repayments, s.agreement.in_force_on, on,
+                                   rules.stable_housing_kept_months)
 
     async def _on_time(self) -> None:
         """Apply whatever the passing of time (or a step that just happened) has decided."""
@@ -53,12 +75,18 @@ class FollowUp(AgreementSteps):
                                               grace_days=rules.breach_grace_days, detected_on=on))
                 return
             prog = fbu_plan.progress(s.agreement.plan, self._data.repayments, on, rules.breach_grace_days)
-            kept = prog.consecutive_kept >= rules.stable_housing_kept_months
+            months = rules.stable_housing_kept_months
+            if workflow.patched(STABLE_CALENDAR_MONTHS):
+                since = self._plan_kept_since(on)
+                kept = since is not None and on >= add_months(since, months)
+            else:  # the instalment count of the code these runs started on
+                since, kept = None, prog.consecutive_kept >= months
             if s.stable_housing_proposed_on is None and (kept or prog.completed):
                 s.stable_housing_proposed_on = on
                 await self._emit(StableHousingProposed(
                     because="plan_completed" if prog.completed else "plan_kept",
-                    consecutive_kept=prog.consecutive_kept, proposed_on=on))
+                    consecutive_kept=prog.consecutive_kept, proposed_on=on, kept_since=since,
+                    kept_months=months if since is not None else None))
         if s.status == "stable_housing" and any(p.kind == "tranche_2" and p.status == "paid" for p in s.payouts):
             await self._close("tranche_2_paid", "completed", {})
 

@@ -4,6 +4,8 @@ tranche 2 on stable housing. Each claim runs as an ``FbuClaim`` child workflow t
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
@@ -12,12 +14,16 @@ with workflow.unsafe.imports_passed_through():
     from schemas.activities import WorkingDaysQuery
     from schemas.fbu import ClaimKind, ClaimPayout, FbuClaimInput, Payout
     from schemas.fbu_events import PayoutLine, PayoutsClaimed
-    from schemas.fbu_rules import check_eligibility, compute_payouts
+    from schemas.fbu_rules import FbuRuleSet, check_eligibility, compute_payouts
 
 from workflows.common import lookup, today, v2
 from workflows.contracts import add_working_days
 from workflows.fbu_base import FbuCaseBase, cause
 from workflows.fbu_claim import FbuClaimWorkflow
+
+# Runs started on this code open a case that only a later rule set covers (eligibility at opening is provisional;
+# the submission day's set decides); runs started before refused it at opening.
+ELIGIBILITY_AT_SUBMISSION = "fbu-eligibility-at-submission"
 
 
 class PayoutSteps(FbuCaseBase):
@@ -34,8 +40,9 @@ class PayoutSteps(FbuCaseBase):
             rules, market=s.rental_market, arrears_amount=s.arrears_amount,
             arrears_since=s.arrears_since, monthly_rent=s.monthly_rent,
         )
+        s.eligibility_provisional, s.eligibility_rule_set_id = False, rules.id
+        s.eligibility_reasons = list(eligibility.reasons)
         if not eligibility.eligible:
-            s.eligibility_reasons = list(eligibility.reasons)
             await self._close("submit_claim", "ineligible",
                               {"rule_set_id": rules.id, "reasons": list(eligibility.reasons)})
             return
@@ -50,6 +57,19 @@ class PayoutSteps(FbuCaseBase):
             ClaimPayout(kind="forfait", amount=amounts.forfait),
             ClaimPayout(kind="tranche_1", amount=amounts.tranche_1),
         ])
+
+    async def _first_eligible_later(self, rules: FbuRuleSet) -> FbuRuleSet | None:
+        """The first rule set after ``rules`` that would cover the case (each looked up by the day it starts)."""
+        s = self._case
+        while rules.valid_until is not None:
+            try:
+                rules = await self._rule_set_on(rules.valid_until + timedelta(days=1))
+            except ActivityError:
+                return None
+            if check_eligibility(rules, market=s.rental_market, arrears_amount=s.arrears_amount,
+                                 arrears_since=s.arrears_since, monthly_rent=s.monthly_rent).eligible:
+                return rules
+        return None
 
     async def _claim_tranche_2(self) -> None:
         rules = self._data.rules

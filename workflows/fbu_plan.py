@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
+from schemas.calendar import add_months
 from schemas.common import Deadline
 from schemas.fbu import FbuCaseState, InstalmentProgress, InstalmentStatus, PlanItem, PlanProgress, Repayment
 
@@ -51,6 +52,49 @@ def progress(plan: Sequence[PlanItem], repayments: Sequence[Repayment], on: date
         completed=repaid >= total,
         instalments=rows,
     )
+
+
+def caught_up_on(repayments: Sequence[Repayment], amount: Decimal) -> date | None:
+    """The first day by which the repayments add up to ``amount`` (None while they do not)."""
+    paid = Decimal("0.00")
+    for repayment in sorted(repayments, key=lambda r: r.paid_on):
+        paid += repayment.amount
+        if paid >= amount:
+            return repayment.paid_on
+    return None
+
+
+def kept_since(plan: Sequence[PlanItem], repayments: Sequence[Repayment], kept_from: date, on: date,
+               months: int) -> date | None:
+    """Since when the plan has been kept without a late instalment, as known on day ``on``, for the stable-housing
+    proposal: it falls due ``months`` calendar months after that day, whatever the instalment rhythm (monthly,
+    quarterly, irregular).
+
+    The count starts on ``kept_from`` (the day the agreement version in force came into force). An instalment not
+    covered on its due date is late: the count restarts on the day the repayments catch up with it, and while an
+    instalment due before ``on`` is still not covered there is no date (None). An instalment due on or after the
+    day the count reaches ``months`` does not matter any more: by then the proposal was due.
+    """
+    since = kept_from
+    cumulative = Decimal("0.00")
+    for item in plan:
+        cumulative += item.amount
+        if item.due_on >= on or item.due_on >= add_months(since, months):
+            break
+        if paid_by(repayments, item.due_on) >= cumulative:
+            continue
+        caught = caught_up_on(repayments, cumulative)
+        if caught is None or caught > on:
+            return None
+        since = max(since, caught)
+    return since
+
+
+def stable_housing_due(plan: Sequence[PlanItem], repayments: Sequence[Repayment], kept_from: date, on: date,
+                       months: int) -> date | None:
+    """The day the stable-housing proposal falls due (``kept_since`` plus ``months`` calendar months), if counting."""
+    since = kept_since(plan, repayments, kept_from, on, months)
+    return add_months(since, months) if since is not None else None
 
 
 def first_breach(plan: Sequence[PlanItem], repayments: Sequence[Repayment], on: date, grace_days: int) -> date | None:

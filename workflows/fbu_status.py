@@ -31,7 +31,8 @@ LAPSED = "an amendment lapses: the version signed before stays in force"
 REPAID = "once an agreement was in force (also while an amendment waits for signatures)"
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("draft", "open", "closed", "not eligible under the rule set of the opening day (ineligible)"),
+    Transition("draft", "open", "closed", "not eligible under the rule set of the opening day nor under a later one "
+                                          "(ineligible)"),
     Transition("draft", "draft_agreement", "awaiting_signatures", "version 1 of the agreement"),
     Transition("awaiting_signatures", "draft_agreement", "awaiting_signatures", "a new version replaces it"),
     Transition("awaiting_signatures", "sign", "awaiting_signatures", "signatures still missing"),

@@ -22,9 +22,10 @@ from api.sharing_routes import ConsentIn
 from api.updates import Update, run_update, step_name
 from api.web import forms
 from api.web.core import Page, WebRoute, attempt, is_htmx, page, posted_form
-from api.web.i18n import _, euro, percent, term
+from api.web.i18n import _, day, euro, percent, term
 from api.web.timeline import layout
 from schemas.calendar import add_months, brussels_date
+from schemas.common import NoRuleSetError
 from schemas.fbu import (
     PARTIES,
     CaseStatus,
@@ -37,6 +38,7 @@ from schemas.fbu import (
     ResubmitClaim,
     SignAgreement,
 )
+from schemas.fbu_rules import landlord_payment_cap_on, landlord_payment_guideline, select_rule_set
 from schemas.money import round_cents
 from vangnet.rulebooks.rulebook import load_fbu_rule_book
 from vangnet.storage import eventstore
@@ -123,6 +125,10 @@ async def _case_view(p: Page, case_id: str, **extra: Any) -> dict[str, Any]:
             "case": state, "timeline": timeline, "events": events, "today": today,
             "allowed": allowed_steps(state.status), "unsigned": [x for x in PARTIES if x not in signed],
             "computations": computations(p, state.arrears_amount, [x.model_dump() for x in state.payouts]),
+            "guideline": landlord_guideline(p, state.arrears_amount, state.rule_set_id, today),
+            "agreement_guideline": landlord_guideline(
+                p, state.arrears_amount, state.rule_set_id,
+                state.agreement.in_force_on or today if state.agreement else today),
             "idem": uuid.uuid4().hex, "typed": {}, "errors": {},
             "step": None, "flash": None, **extra}
 
@@ -152,6 +158,23 @@ def computations(p: Page, arrears: Decimal, payouts: list[Any]) -> dict[str, str
                     text += " → " + euro(amount)
         out[kind] = text + "; " + _("rule set %(id)s") % {"id": rule_set_id}
     return out
+
+
+def landlord_guideline(p: Page, arrears: Decimal, rule_set_id: str | None, on: date) -> str | None:
+    """The guideline for the OCMW's payment to the landlord, beside the amount it chooses: the rule set's share of
+    the arrears, capped by the cap in force on ``on`` (the signing day; today while drafting). The submission day's
+    set once claimed, before it today's (the share is the same in every set of the book)."""
+    book = load_fbu_rule_book(p.ctx.settings.fbu_rules_file)
+    try:
+        rules = next((r for r in book.rule_sets if r.id == rule_set_id), None) or select_rule_set(book, on)
+        cap = landlord_payment_cap_on(book, on)
+    except NoRuleSetError:
+        return None
+    amount = landlord_payment_guideline(book, rules, arrears, on)
+    return _("Guideline: %(pct)s of the arrears (€ %(raw)s), at most € %(cap)s (cap in force since %(since)s): "
+             "€ %(amount)s.") % {"pct": percent(rules.landlord_payment_pct),
+                                 "raw": euro(round_cents(arrears * rules.landlord_payment_pct)),
+                                 "cap": euro(cap.cap), "since": day(cap.valid_from), "amount": euro(amount)}
 
 
 @router.get("/fbu/{case_id}", response_class=HTMLResponse)

@@ -22,6 +22,7 @@ from api.documents import (
     render_agreement_pdf,
     render_vredegerecht_letter_pdf,
 )
+from vangnet.rulebooks.working_days import add_working_days
 
 TENANT = "Çelik Éloïse"
 
@@ -46,6 +47,7 @@ def agreement(**overrides: Any) -> AgreementDocument:
             {"party": "tenant", "signed_on": date(2026, 11, 23), "evidence": "Ondertekend op papier op het OCMW"}
         ],
         "rule_set_id": "fbu-2022",
+        "landlord_payment_working_days": 10,
         "generated_on": date(2026, 11, 20),
     }
     fields.update(overrides)
@@ -118,6 +120,27 @@ def test_pdf_safe() -> None:
 
 
 # ---- Agreement ----------------------------------------------------------------------------------------------
+
+
+def test_agreement_states_the_payment_term_to_the_landlord() -> None:
+    text = " ".join(text_of(render_agreement_pdf(agreement())).split())
+    assert "Betalingstermijn: het OCMW betaalt dit bedrag binnen 10 werkdagen na de ondertekening" in text
+    assert "uiterlijk op" not in text  # not yet in force: no last day
+
+
+def test_agreement_in_force_states_the_last_day_of_the_payment_term() -> None:
+    # signed on Friday 2026-12-18: 10 working days skip two weekends, Christmas and New Year's Day
+    due = add_working_days(date(2026, 12, 18), 10)
+    assert due == date(2027, 1, 5)
+    doc = agreement(landlord_payment_working_days=10, landlord_payment_due_on=due)
+    text = " ".join(text_of(render_agreement_pdf(doc)).split())
+    assert "binnen 10 werkdagen na de ondertekening door de drie partijen" in text
+    assert "uiterlijk op 5 januari 2027" in text
+
+
+def test_the_payment_term_is_taken_from_the_document_not_a_literal() -> None:
+    text = " ".join(text_of(render_agreement_pdf(agreement(landlord_payment_working_days=15))).split())
+    assert "binnen 15 werkdagen" in text
 
 
 def test_agreement_is_a_pdf_with_the_dutch_content() -> None:

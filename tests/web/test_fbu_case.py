@@ -143,3 +143,30 @@ async def test_claim_approved_in_the_inbox_shows_paid_on_the_case_page(stack: St
     await eventually(paid, within=20, interval=0.5)
     assert "Uitkering betaald" in (await page.locator(".timeline svg").text_content() or "")
     assert await check_page(page, "fbu-dossier-betaald") == []
+
+
+async def test_agreement_form_shows_the_landlord_payment_guideline_and_provisional_eligibility(
+        stack: Stack, context: Any) -> None:
+    """The guideline (50% of the arrears, capped by the year's cap from the rule book) sits beside the amount the
+    OCMW chooses, on the form and on the drafted agreement; eligibility at opening is shown as provisional."""
+    driver = Driver(stack)
+    case_id = await driver.open(arrears="4000.00", rent="800.00")
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    await page.goto(f"{stack.url}/fbu/{case_id}")
+    eligibility = await page.locator("#eligibility").inner_text()
+    assert "Voorlopig ontvankelijk volgens regelset fbu-2022" in eligibility
+    guideline = await page.locator("#landlord-guideline").inner_text()
+    # in 2026 the cap in force is the one from 2024 (1,482): 50% of 4,000 is 2,000, capped
+    assert guideline == ("Richtbedrag: 50% van de huurachterstal (€ 2.000,00), hoogstens € 1.482,00 "
+                         "(plafond geldig sinds 1 januari 2024): € 1.482,00.")
+    assert await check_page(page, "fbu-richtbedrag") == []
+    await page.get_by_label("Betaling aan de verhuurder nu (€)").fill("1.000,00")
+    await page.get_by_label("Eerste afbetaling op").fill(((await driver.today()) + timedelta(days=10)).isoformat())
+    await page.get_by_label("Aantal maandelijkse afbetalingen").fill("6")
+    await page.get_by_role("button", name="Overeenkomst bewaren").click()
+    await page.get_by_text("Versie 1").wait_for()
+    card = await page.locator("#agreement-guideline").inner_text()
+    agreement = await page.locator(".card", has=page.locator("#agreement-guideline")).inner_text()
+    assert "Betaling aan de verhuurder: € 1.000,00" in agreement and "Richtbedrag" in agreement
+    assert card.endswith("€ 1.482,00.")

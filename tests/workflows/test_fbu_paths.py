@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from schemas.calendar import add_months
 from tests.conftest import LiveServer, Stack, eventually
 from tests.fbu_helpers import OTHER_OCMW, Driver, agreement_body, ok
 
@@ -170,22 +171,77 @@ async def test_breach_then_close(driver: Driver) -> None:
     assert case["status"] == "closed" and case["closing_reason"] == "plan_breached"
 
 
-async def test_six_kept_months_propose_stable_housing(driver: Driver) -> None:
+async def test_six_kept_calendar_months_propose_stable_housing(driver: Driver) -> None:
+    """Six kept monthly instalments are not enough: the plan must have been kept for 6 calendar months."""
     case_id, body = await driver.in_force_case(arrears="2400.00", landlord_payment="0.00", months=12)
+    in_force_on = date.fromisoformat((await driver.case(case_id))["agreement"]["in_force_on"])
     for item in body["plan"][:6]:
         due = date.fromisoformat(item["due_on"])
         await driver.sleep_days((due - await driver.today()).days)
         await driver.step(case_id, "POST", "repayments", {"amount": item["amount"], "paid_on": item["due_on"]})
         assert (await driver.case(case_id))["stable_housing_proposed_on"] is None
-    await driver.sleep_days(2)
+    due = add_months(in_force_on, 6)
+    await driver.sleep_days((due - await driver.today()).days - 1)
+    assert (await driver.case(case_id))["stable_housing_proposed_on"] is None  # six instalments, not yet 6 months
+    await driver.sleep_days(1)
 
     async def proposed():
         c = await driver.case(case_id)
         return c if c["stable_housing_proposed_on"] else None
 
     case = await eventually(proposed)
-    assert case["plan_progress"]["consecutive_kept"] == 6 and not case["plan_progress"]["completed"]
+    assert case["stable_housing_proposed_on"] == due.isoformat()
+    assert not case["plan_progress"]["completed"]
     assert "StableHousingProposed" in await driver.event_types(case_id)
+
+
+async def test_quarterly_plan_kept_for_six_months_proposes_stable_housing(driver: Driver) -> None:
+    """Two kept quarterly instalments over 6 calendar months: proposed on the day the months are full."""
+    case_id = await driver.open(arrears="2400.00")
+    first = (await driver.today()) + timedelta(days=10)
+    plan = [{"due_on": add_months(first, 3 * i).isoformat(), "amount": "600.00"} for i in range(4)]
+    await driver.draft(case_id, {"landlord_payment": "0.00", "plan": plan})
+    await driver.sign_all(case_id)
+    in_force_on = date.fromisoformat((await driver.case(case_id))["agreement"]["in_force_on"])
+    for item in plan[:2]:
+        due = date.fromisoformat(item["due_on"])
+        await driver.sleep_days((due - await driver.today()).days)
+        await driver.step(case_id, "POST", "repayments", {"amount": item["amount"], "paid_on": item["due_on"]})
+    due = add_months(in_force_on, 6)
+    await driver.sleep_days((due - await driver.today()).days)
+
+    async def proposed():
+        c = await driver.case(case_id)
+        return c if c["stable_housing_proposed_on"] else None
+
+    case = await eventually(proposed)
+    assert case["stable_housing_proposed_on"] == due.isoformat()
+
+
+async def test_a_late_instalment_restarts_the_six_months(driver: Driver) -> None:
+    """The second instalment is paid 5 days late (within the grace days: no breach): the 6 months count again from
+    that payment, so nothing is proposed 6 months after the entry into force."""
+    case_id, body = await driver.in_force_case(arrears="2400.00", landlord_payment="0.00", months=12)
+    in_force_on = date.fromisoformat((await driver.case(case_id))["agreement"]["in_force_on"])
+    caught_up = date.fromisoformat(body["plan"][1]["due_on"]) + timedelta(days=5)
+    for number, item in enumerate(body["plan"][:8]):
+        paid_on = caught_up if number == 1 else date.fromisoformat(item["due_on"])
+        await driver.sleep_days((paid_on - await driver.today()).days)
+        await driver.step(case_id, "POST", "repayments", {"amount": item["amount"], "paid_on": paid_on.isoformat()})
+    await driver.sleep_days((add_months(in_force_on, 6) - await driver.today()).days)
+    case = await driver.case(case_id)
+    assert case["status"] == "in_force" and case["stable_housing_proposed_on"] is None
+    due = add_months(caught_up, 6)
+    await driver.sleep_days((due - await driver.today()).days)
+
+    async def proposed():
+        c = await driver.case(case_id)
+        return c if c["stable_housing_proposed_on"] else None
+
+    assert (await eventually(proposed))["stable_housing_proposed_on"] == due.isoformat()
+    proposal = [e for e in (await driver.api.get(f"/v1/fbu/cases/{case_id}/events", headers=driver.ocmw)).json()
+                if e["type"] == "StableHousingProposed"]
+    assert proposal[0]["data"]["kept_since"] == caught_up.isoformat() and proposal[0]["data"]["kept_months"] == 6
 
 
 @pytest.mark.parametrize("reason", ["eviction_filed", "tenant_moved", "withdrawn"])

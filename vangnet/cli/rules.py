@@ -17,7 +17,7 @@ from schemas.energy_rules import (
     select_energy_rule_set,
     winter_ban_in_force,
 )
-from schemas.fbu_rules import check_eligibility, compute_payouts, select_rule_set
+from schemas.fbu_rules import check_eligibility, compute_payouts, rent_checks, rent_free_reasons, select_rule_set
 from vangnet.cli.common import fail, guarded, parse_date
 from vangnet.cli.winter_ban import winter_ban_app
 from vangnet.platform.settings import get_settings
@@ -85,7 +85,7 @@ def rules_energy(
 def rules_fbu(
     submitted_on: Annotated[str, typer.Option(help="Submission date of the signed agreement (YYYY-MM-DD).")],
     arrears: Annotated[str, typer.Option(help="Arrears amount in euro.")],
-    monthly_rent: Annotated[str | None, typer.Option(help="Monthly rent, for the 2–6 months check.")] = None,
+    monthly_rent: Annotated[str | None, typer.Option(help="Monthly rent (else: months check skipped).")] = None,
     market: Annotated[str, typer.Option(help="private | svk | social")] = "private",
     arrears_since: Annotated[str | None, typer.Option(help="When the arrears arose (default: submitted-on).")] = None,
 ) -> None:
@@ -107,10 +107,14 @@ def rules_fbu(
         out: dict[str, Any] = {"rule_set": rs.model_dump(mode="json")}
         if rent is not None:
             el = check_eligibility(rs, market=market, arrears_amount=amount, arrears_since=since,  # type: ignore[arg-type]
-                                   monthly_rent=rent)
-            out["eligibility"] = el.model_dump(mode="json")
-        else:
-            out["eligibility"] = {"eligible": None, "reasons": ["Give --monthly-rent to check the arrears months."]}
+                                   monthly_rent=rent, book=book)
+            out["eligibility"] = el.model_dump(mode="json") | {"skipped": []}
+        else:  # every rule that needs no rent still applies; the rent checks are named as skipped
+            reasons = rent_free_reasons(rs, market=market, arrears_since=since, book=book)  # type: ignore[arg-type]
+            skipped = [f"{check} Give --monthly-rent to check it." for check in rent_checks(rs)]
+            eligible = False if reasons else (None if skipped else True)
+            out["eligibility"] = {"rule_set_id": rs.id, "eligible": eligible, "reasons": reasons,
+                                  "skipped": skipped, "arrears_months": None}
         out["payouts"] = compute_payouts(rs, amount).model_dump(mode="json")
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
 

@@ -53,6 +53,9 @@ def fold(doc: FbuCaseDocument | None, event: StoredEvent, body: EventData) -> Fb
             rental_market=body.rental_market, municipality_nis=body.municipality_nis,
             monthly_rent=body.monthly_rent, arrears_amount=body.arrears_amount, arrears_since=body.arrears_since,
             eligibility_reasons=body.eligibility_reasons, opening_rule_set_id=body.rule_set_id,
+            eligibility_rule_set_id=body.rule_set_id,
+            # an opening refused for good is final; before the field existed, an ineligible opening was refused
+            eligibility_provisional=body.provisional if body.provisional is not None else body.eligible,
         )
     if doc is None:
         return None
@@ -102,8 +105,10 @@ def _apply(doc: FbuCaseDocument, body: EventData) -> None:
             doc.status = "stable_housing"
     elif isinstance(body, CaseClosed):
         doc.status, doc.closing_reason = "closed", body.reason  # type: ignore[assignment]
-        if body.reason == "ineligible" and body.rule_set_id is not None and body.reasons is not None:
-            doc.eligibility_reasons = body.reasons  # refused under the rule set of the submission day
+        if body.reason == "ineligible":  # refused at opening, or under the rule set of the submission day
+            doc.eligibility_provisional = False
+            doc.eligibility_reasons = body.reasons if body.reasons is not None else doc.eligibility_reasons
+            doc.eligibility_rule_set_id = body.rule_set_id or doc.eligibility_rule_set_id
 
 
 def _claimed(doc: FbuCaseDocument, body: PayoutsClaimed | ClaimSubmitted) -> None:
@@ -114,7 +119,8 @@ def _claimed(doc: FbuCaseDocument, body: PayoutsClaimed | ClaimSubmitted) -> Non
         return
     doc.payouts.extend(Payout(kind=p.kind, amount=p.amount, status="claimed", claim_id=body.claim_id,
                               rule_set_id=body.rule_set_id) for p in body.payouts)
-    if body.claim_kind == "initial":
+    if body.claim_kind == "initial":  # judged eligible under the submission day's set
+        doc.eligibility_provisional, doc.eligibility_rule_set_id, doc.eligibility_reasons = False, body.rule_set_id, []
         claimed_on = body.claimed_on if isinstance(body, PayoutsClaimed) else body.submitted_on
         doc.rule_set_id = body.rule_set_id
         doc.landlord_payment_counted_from = body.agreement_in_force_on or claimed_on
