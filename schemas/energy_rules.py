@@ -68,6 +68,7 @@ from schemas.energy_winter_support import (
     WinterSupportRules,
     half_monthly_topup,
     heating_eligible,
+    reimbursement_amount,
     reimbursement_rate,
 )
 
@@ -104,6 +105,7 @@ __all__ = [
     "next_heating_support_start",
     "next_seasonal_window_start",
     "next_window_start",
+    "reimbursement_amount",
     "reimbursement_rate",
     "seasonal_window_end",
     "select_energy_rule_set",

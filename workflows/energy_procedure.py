@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         EnergyRuleSet,
         emergency_credit,
         minimal_supply_may_be_restored,
+        reimbursement_amount,
         reimbursement_rate,
         select_energy_rule_set,
     )
@@ -181,7 +181,7 @@ class EnergyCase:
         ws = self.s.winter_support
         assert ws is not None
         rate = reimbursement_rate(self.b, ws.winter_start_year)
-        amount = (ws.loaded_total * rate).quantize(Decimal("0.01"))
+        amount = reimbursement_amount(self.b, ws.winter_start_year, ws.loaded_total)  # half-up to the cent
         ws.reimbursement_claimed = amount
         ws.status = "ended"
         await self.emit(ReimbursementClaimed(winter=f"{ws.winter_start_year}-{ws.winter_start_year + 1}",

@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from schemas.money import round_cents
 from tests.conftest import LiveServer, Stack, eventually
 from tests.energy_helpers import EnergyDriver, callback, next_date
 
@@ -156,7 +157,7 @@ async def test_winter_heating_support_top_ups_and_reimbursement(driver: EnergyDr
     assert len(topups) >= 9  # approval day plus every 1st and 16th until 31 March
     assert claimed[0]["data"]["loaded_total"] == str(loaded)
     assert claimed[0]["data"]["rate"] == "0.70"
-    assert Decimal(claimed[0]["data"]["amount"]) == (loaded * Decimal("0.70")).quantize(Decimal("0.01"))
+    assert Decimal(claimed[0]["data"]["amount"]) == round_cents(loaded * Decimal("0.70"))
 
 
 async def test_winter_support_outside_the_window_is_refused(driver: EnergyDriver) -> None:

@@ -17,6 +17,7 @@ from schemas.energy_rules import (
     select_energy_rule_set,
 )
 from schemas.fbu_rules import check_eligibility, compute_payouts, select_rule_set
+from schemas.money import has_cents_only
 from vangnet.cli.common import fail, guarded, parse_date
 from vangnet.platform.settings import get_settings
 from vangnet.rulebooks.rulebook import load_energy_rule_book, load_fbu_rule_book
@@ -44,7 +45,7 @@ def _parse_amount(value: str, what: str) -> Decimal:
         amount = Decimal(value)
     except InvalidOperation:
         raise fail(f"{what} must be an amount like 1250.00, not '{value}'") from None
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if amount <= 0 or not has_cents_only(amount):
         raise fail(f"{what} must be positive with at most two decimals")
     return amount
 
