@@ -164,10 +164,14 @@ class DisconnectionScheduled(EventData):
 
 
 class WinterSupportApplied(EventData):
+    """Version 2 names the amount for what it is, the average monthly winter consumption (v1:
+    ``average_winter_consumption_eur``, the same amount; see the upcaster)."""
+
     TYPE = "WinterSupportApplied"
+    VERSION = 2
     heating: str
     on: date
-    average_winter_consumption_eur: Decimal
+    average_monthly_winter_consumption_eur: Decimal
 
 
 class WinterSupportRejected(EventData):

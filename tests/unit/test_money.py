@@ -82,7 +82,7 @@ def test_the_workflow_claims_42_53_for_60_75_loaded() -> None:
         municipality_nis="11002", phase="prepayment", rule_set_id="energy-2022-07",
         notice_of_default_on=date(2024, 9, 1), notice_period_ends_on=date(2024, 10, 16),
         winter_support=WinterSupport(status="approved", applied_on=date(2024, 11, 5), winter_start_year=2024,
-                                     heating="gas", average_winter_consumption_eur=Decimal("202.50"),
+                                     heating="gas", average_monthly_winter_consumption_eur=Decimal("202.50"),
                                      topup_amount=Decimal("60.75"), loaded_total=Decimal("60.75")))
     inp = EnergyCaseInput(case_id="c-1", ocmw_id="ocmw-1", ean=state.ean, energy="gas", supplier="s",
                           netbeheerder="n", municipality_nis="11002", notice_of_default_on=date(2024, 9, 1),

@@ -146,7 +146,7 @@ async def test_winter_heating_support_top_ups_and_reimbursement(driver: EnergyDr
     case_id, _ = await driver.in_prepayment("gas")
     november = next_date(await driver.today(), 11, 3)
     await driver.sleep_until(november)
-    await driver.step(case_id, "winter-support", {"average_winter_consumption_eur": "200.00", "heating": "gas"})
+    await driver.step(case_id, "winter-support", {"average_monthly_winter_consumption_eur": "200.00", "heating": "gas"})
     step = await driver.step(case_id, "winter-support/decision", {"decision": "approve"})
     assert "60.00" in step["message"]  # 60% of 200 per month, per half month
     await driver.wait_for(case_id, "TopUpLoaded")
@@ -164,8 +164,13 @@ async def test_winter_support_outside_the_window_is_refused(driver: EnergyDriver
     case_id, _ = await driver.in_prepayment("gas")
     await driver.sleep_until(next_date(await driver.today(), 4, 10))
     r = await driver.api.post(f"/v1/energy/cases/{case_id}/winter-support",
-                              json={"average_winter_consumption_eur": "200.00"}, headers=driver.ocmw)
+                              json={"average_monthly_winter_consumption_eur": "200.00"}, headers=driver.ocmw)
     assert r.status_code == 409 and "1 November to 31 March" in r.json()["detail"]
+    old_name = await driver.api.post(f"/v1/energy/cases/{case_id}/winter-support",
+                                     json={"average_winter_consumption_eur": "200.00"}, headers=driver.ocmw)
+    assert old_name.status_code == 422  # renamed: the monthly average has its own name now
+    assert {e["field"] for e in old_name.json()["errors"]} == {
+        "average_monthly_winter_consumption_eur", "average_winter_consumption_eur"}
 
 
 async def test_customer_left_and_debt_paid_end_the_case(driver: EnergyDriver) -> None:

@@ -108,7 +108,7 @@ def _apply(doc: EnergyCaseDocument, body: EventData) -> None:
         doc.winter_support = WinterSupport(
             status="applied", applied_on=body.on, heating=body.heating,
             winter_start_year=body.on.year if body.on.month >= 7 else body.on.year - 1,
-            average_winter_consumption_eur=body.average_winter_consumption_eur)
+            average_monthly_winter_consumption_eur=body.average_monthly_winter_consumption_eur)
     elif isinstance(body, WinterSupportRejected) and ws is not None:
         ws.status = "rejected"
     elif isinstance(body, WinterSupportApproved) and ws is not None:
