@@ -158,6 +158,10 @@ class EnergyCaseState(BaseModel):
     prepayment_requested_on: date | None = None
     prepayment_active: bool = False
     emergency_credit: Decimal | None = None
+    emergency_credit_index_set: bool | None = Field(
+        None, description="false: the year's index factor was not set, so the unindexed base was granted; "
+                          "null: a fixed amount (or not recorded).")
+    emergency_credit_note: str | None = Field(None, examples=["index not set for 2026: …"])
     minimal_supply: Literal["normal", "minimal", "off"] | None = None
     total_debt: Decimal | None = None
     invoices: list[GasInvoice] = []

@@ -28,12 +28,15 @@ from schemas.common import Frozen
 from schemas.dated import check_contiguous
 from schemas.energy_credit import (
     CreditIndex,
+    EmergencyCredit,
     EmergencyCreditPeriod,
     EnergyCarrier,
     IndexFactor,
     NoEuroCreditError,
     credit_index_factor,
+    credit_index_years_not_set,
     emergency_credit,
+    index_not_set_note,
 )
 from schemas.energy_rule_sets import (
     CreditUnit,
@@ -79,6 +82,7 @@ __all__ = [
     "CreditIndex",
     "CreditUnit",
     "DayOfMonth",
+    "EmergencyCredit",
     "EmergencyCreditPeriod",
     "EnergyCarrier",
     "EnergyRuleBook",
@@ -93,6 +97,7 @@ __all__ = [
     "SeasonalWindow",
     "WinterSupportRules",
     "credit_index_factor",
+    "credit_index_years_not_set",
     "emergency_credit",
     "half_monthly_topup",
     "heating_eligible",
@@ -101,6 +106,7 @@ __all__ = [
     "in_seasonal_window",
     "in_window",
     "in_winter_ban",
+    "index_not_set_note",
     "minimal_supply_may_be_restored",
     "next_heating_support_start",
     "next_seasonal_window_start",

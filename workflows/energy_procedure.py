@@ -141,10 +141,12 @@ class EnergyCase:
         enter(s, "prepayment_activated")
         s.minimal_supply = "normal" if s.energy == "electricity" else None
         await self.emit(PrepaymentActivated(on=on))
-        amount = emergency_credit(self.b, s.energy, on)
-        s.emergency_credit = amount
-        await self.request("grant_emergency_credit", "credit", {"amount": str(amount)})
-        await self.emit(EmergencyCreditGranted(amount=amount, unit="eur", on=on))
+        credit = emergency_credit(self.b, s.energy, on)  # the unindexed base, flagged, while the index is not set
+        s.emergency_credit, s.emergency_credit_index_set = credit.amount, credit.index_set
+        s.emergency_credit_note = credit.note()
+        await self.request("grant_emergency_credit", "credit", {"amount": str(credit.amount)})
+        await self.emit(EmergencyCreditGranted(amount=credit.amount, unit="eur", on=on, indexed=credit.indexed,
+                                               index_set=credit.index_set, index_factor=credit.index_factor))
 
     # ---- follow-up: LAC advice carried out, minimal supply, heating support ------------------------------
 

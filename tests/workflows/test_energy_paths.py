@@ -45,6 +45,8 @@ async def test_gas_from_notice_of_default_to_prepayment_after_20_unpaid_days(
     await driver.wait_for(case_id, "PrepaymentActivated")
     credit = await driver.wait_for(case_id, "EmergencyCreditGranted")
     assert credit[0]["data"]["amount"] == "75.00"
+    assert {k: credit[0]["data"][k] for k in ("indexed", "index_set", "index_factor")} == {
+        "indexed": True, "index_set": False, "index_factor": None}
     types = await driver.types(case_id)
     assert types[:4] == ["DefaultNoticeSent", "NoticePeriodStarted", "ContractEnded", "SocialSupplierTookOver"]
     case = await driver.case(case_id)
@@ -59,6 +61,8 @@ async def test_electricity_prepayment_is_activated_at_takeover(driver: EnergyDri
     await driver.wait_for(case_id, "EmergencyCreditGranted")
     case = await driver.case(case_id)
     assert case["minimal_supply"] == "normal" and case["emergency_credit"] == "75.00"
+    # the shipped book sets no index factor: the unindexed base is granted, and the case says so
+    assert case["emergency_credit_index_set"] is False and "index not set" in case["emergency_credit_note"]
 
 
 @pytest.mark.parametrize("event", ["payment_received", "payment_plan_agreed", "new_supplier_found"])
