@@ -69,8 +69,9 @@ class LacAdvice(Strict):
     on: date
 
 
-TOPUP_FORMULA = ("each half-monthly top-up is the rule book's share (60%) of the average monthly winter "
-                 "consumption, divided by 2: an average of 180.00 a month gives top-ups of 54.00")
+TOPUP_FORMULA = ("each half-monthly top-up is the rule book's winter_support.topup_share (60% today) of the "
+                 "average monthly winter consumption, divided by 2: an average of 180.00 a month gives top-ups of "
+                 "54.00")
 
 
 class WinterSupportApplication(Strict):
