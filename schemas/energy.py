@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, ValidationInfo, model_validator
 
 from schemas.common import Deadline, StepResult, Strict
 from schemas.energy_rules import EnergyRuleBook
@@ -26,6 +26,10 @@ EnergyClosingReason = Literal[
 ]
 
 __all__ = ["Callback", "Deadline", "StepResult"]
+
+# The input of winter heating support, and the name it had before (still read from recorded data).
+MONTHLY_CONSUMPTION_NAME = "average_monthly_winter_consumption_eur"
+OLD_CONSUMPTION_NAME = "average_winter_consumption_eur"
 
 
 # ---- API bodies -------------------------------------------------------------------------------------------
@@ -65,10 +69,28 @@ class LacAdvice(Strict):
     on: date
 
 
+TOPUP_FORMULA = ("each half-monthly top-up is the rule book's winter_support.topup_share (60% today) of the "
+                 "average monthly winter consumption, divided by 2: an average of 180.00 a month gives top-ups of "
+                 "54.00")
+
+
 class WinterSupportApplication(Strict):
-    average_winter_consumption_eur: PositiveEuro = Field(
-        description="The household's average monthly energy cost in winter; top-ups are 60% of it per half month.")
+    """The OCMW applies for winter heating support on a prepayment meter."""
+
+    average_monthly_winter_consumption_eur: PositiveEuro = Field(
+        description=f"The household's average MONTHLY winter consumption in euro; {TOPUP_FORMULA}.",
+        examples=["180.00"])
     heating: Literal["gas", "electric_night_tariff"] = "gas"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded_name(cls, data: Any, info: ValidationInfo) -> Any:
+        """Updates recorded in Temporal histories before the field was renamed carry its old name; they are
+        decoded from JSON by the data converter, so the old name is lifted in JSON mode only. The API validates
+        its (parsed) bodies in Python mode, so HTTP callers must use the new name (the API is not public yet)."""
+        if info.mode == "json" and isinstance(data, dict) and OLD_CONSUMPTION_NAME in data:
+            data = {MONTHLY_CONSUMPTION_NAME if k == OLD_CONSUMPTION_NAME else k: v for k, v in data.items()}
+        return data
 
 
 class WinterSupportDecision(Strict):
@@ -110,7 +132,8 @@ class WinterSupport(BaseModel):
     applied_on: date
     winter_start_year: int
     heating: str
-    average_winter_consumption_eur: Decimal
+    average_monthly_winter_consumption_eur: Decimal = Field(
+        validation_alias=AliasChoices(MONTHLY_CONSUMPTION_NAME, OLD_CONSUMPTION_NAME))  # old: state carried before
     topup_amount: Decimal | None = None
     topups: list[date] = []
     loaded_total: Decimal = Decimal("0.00")
@@ -136,6 +159,10 @@ class EnergyCaseState(BaseModel):
     prepayment_requested_on: date | None = None
     prepayment_active: bool = False
     emergency_credit: Decimal | None = None
+    emergency_credit_index_set: bool | None = Field(
+        None, description="false: the year's index factor was not set, so the unindexed base was granted; "
+                          "null: a fixed amount (or not recorded).")
+    emergency_credit_note: str | None = Field(None, examples=["index not set for 2026: …"])
     minimal_supply: Literal["normal", "minimal", "off"] | None = None
     total_debt: Decimal | None = None
     invoices: list[GasInvoice] = []

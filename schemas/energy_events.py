@@ -63,10 +63,18 @@ class PrepaymentActivated(EventData):
 
 
 class EmergencyCreditGranted(EventData):
+    """Version 2 records how the yearly index was applied. ``index_set`` false: the period is indexed but the
+    operator had not set the year's factor, so the unindexed base was granted ("index not set"); ``None`` with
+    ``indexed`` false: a fixed amount; all three ``None``: recorded by version 1, which did not say."""
+
     TYPE = "EmergencyCreditGranted"
+    VERSION = 2
     amount: Decimal
     unit: str
     on: date
+    indexed: bool | None
+    index_set: bool | None
+    index_factor: Decimal | None
 
 
 class InvoiceIssued(EventData):
@@ -180,10 +188,14 @@ class DisconnectionScheduled(EventData):
 
 
 class WinterSupportApplied(EventData):
+    """Version 2 names the amount for what it is, the average monthly winter consumption (v1:
+    ``average_winter_consumption_eur``, the same amount; see the upcaster)."""
+
     TYPE = "WinterSupportApplied"
+    VERSION = 2
     heating: str
     on: date
-    average_winter_consumption_eur: Decimal
+    average_monthly_winter_consumption_eur: Decimal
 
 
 class WinterSupportRejected(EventData):

@@ -29,12 +29,15 @@ from schemas.common import Frozen
 from schemas.dated import check_contiguous
 from schemas.energy_credit import (
     CreditIndex,
+    EmergencyCredit,
     EmergencyCreditPeriod,
     EnergyCarrier,
     IndexFactor,
     NoEuroCreditError,
     credit_index_factor,
+    credit_index_years_not_set,
     emergency_credit,
+    index_not_set_note,
 )
 from schemas.energy_rule_sets import (
     CreditUnit,
@@ -76,6 +79,7 @@ from schemas.energy_winter_support import (
     WinterSupportRules,
     half_monthly_topup,
     heating_eligible,
+    reimbursement_amount,
     reimbursement_rate,
 )
 
@@ -86,6 +90,7 @@ __all__ = [
     "CreditIndex",
     "CreditUnit",
     "DayOfMonth",
+    "EmergencyCredit",
     "EmergencyCreditPeriod",
     "EnergyCarrier",
     "EnergyRuleBook",
@@ -102,6 +107,7 @@ __all__ = [
     "WinterSupportRules",
     "WinterWindow",
     "credit_index_factor",
+    "credit_index_years_not_set",
     "emergency_credit",
     "half_monthly_topup",
     "heating_eligible",
@@ -110,10 +116,12 @@ __all__ = [
     "in_seasonal_window",
     "in_window",
     "in_winter_ban",
+    "index_not_set_note",
     "minimal_supply_may_be_restored",
     "next_heating_support_start",
     "next_seasonal_window_start",
     "next_window_start",
+    "reimbursement_amount",
     "reimbursement_rate",
     "seasonal_window_end",
     "select_energy_rule_set",

@@ -94,6 +94,12 @@ def reimbursement_rate(book: HasWinterSupport, winter_start_year: int) -> Decima
     return book.winter_support.default_reimbursement_rate
 
 
+def reimbursement_amount(book: HasWinterSupport, winter_start_year: int, loaded_total: Decimal) -> Decimal:
+    """What the energy fund refunds the OCMW for one winter: the loaded top-ups × the winter's rate, rounded
+    half-up to the cent (60.75 at 70% is 42.53, not the 42.52 of banker's rounding)."""
+    return round_cents(loaded_total * reimbursement_rate(book, winter_start_year))
+
+
 def heating_eligible(book: HasWinterSupport, heating: HeatingKind, on: date) -> bool:
     """Whether a household heating this way qualifies for winter heating support when applying on ``on``."""
     support = book.winter_support

@@ -33,9 +33,22 @@ def _prepayment_request_day(data: dict[str, Any], event: DomainEvent) -> dict[st
     return {**data, "requested_on": brussels_date(event.occurred_at).isoformat()}
 
 
+def _monthly_consumption_name(data: dict[str, Any], event: DomainEvent) -> dict[str, Any]:
+    """v1 → v2: the amount was always the average monthly winter consumption; only its name changed."""
+    rest = {k: v for k, v in data.items() if k != "average_winter_consumption_eur"}
+    return {**rest, "average_monthly_winter_consumption_eur": data["average_winter_consumption_eur"]}
+
+
+def _credit_index_unrecorded(data: dict[str, Any], event: DomainEvent) -> dict[str, Any]:
+    """v1 → v2: version 1 did not record whether or how the credit was indexed."""
+    return {**data, "indexed": None, "index_set": None, "index_factor": None}
+
+
 # (type, from version) → function giving the body at version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("PrepaymentActivationRequested", 1): _prepayment_request_day,
+    ("WinterSupportApplied", 1): _monthly_consumption_name,
+    ("EmergencyCreditGranted", 1): _credit_index_unrecorded,
 }
 
 

@@ -21,8 +21,13 @@ def round_cents(amount: Decimal) -> Decimal:
 
 
 def euro_text(amount: Decimal) -> str:
-    """An amount as JSON text with exactly two decimals ("422.00")."""
-    return str(amount.quantize(CENT))
+    """An amount as JSON text with exactly two decimals ("422.00"), rounded half-up like every amount."""
+    return str(round_cents(amount))
+
+
+def has_cents_only(amount: Decimal) -> bool:
+    """Whether an amount has at most two decimals (rounding it to the cent leaves it unchanged)."""
+    return round_cents(amount) == amount
 
 
 MAX_EURO = Decimal("9999999999.99")  # twelve digits, two after the point: what the columns hold

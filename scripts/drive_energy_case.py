@@ -162,7 +162,8 @@ class Drive(HttpDrive):
                            lambda: self.has_events(case_id, ean, "PrepaymentActivated", "EmergencyCreditGranted"))
         credit = next(e["data"] for e in events if e["type"] == "EmergencyCreditGranted")
         step("prepayment function activated (signed prepayment_activated callback accepted)")
-        step(f"emergency credit granted: {money(credit['amount'])} {credit['unit']}")
+        unindexed = " (index not set: the unindexed base)" if credit.get("index_set") is False else ""
+        step(f"emergency credit granted: {money(credit['amount'])} {credit['unit']}{unindexed}")
 
         callbacks = self.wait(f"the simulator to finish its callbacks for EAN {ean}",
                               lambda: self.all_callbacks_in(ean))

@@ -19,7 +19,7 @@ import argparse
 import sys
 import time
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from drive_http import DriveError, HttpDrive, default_api, issue_token, money, step, tolerate_any_terminal
@@ -54,9 +54,9 @@ class Drive(HttpDrive):
     def agreement(self, today: date) -> dict[str, Any]:
         """Half the arrears to the landlord at once, the rest in equal monthly instalments (the last takes the
         rounding rest), so landlord payment + plan = arrears to the cent."""
-        landlord = (self.arrears / 2).quantize(Decimal("0.01"))
+        landlord = (self.arrears / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         rest = self.arrears - landlord
-        each = (rest / PLAN_MONTHS).quantize(Decimal("0.01"))
+        each = (rest / PLAN_MONTHS).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         plan = [{"due_on": (today + timedelta(days=30 * (i + 1))).isoformat(),
                  "amount": money(each if i < PLAN_MONTHS - 1 else rest - each * (PLAN_MONTHS - 1))}
                 for i in range(PLAN_MONTHS)]

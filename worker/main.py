@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AsyncExitStack, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -22,8 +22,11 @@ from activities.events import EventActivities
 from activities.fbu import FbuActivities
 from activities.reconcile import ReconcileActivities
 from activities.retention import RetentionActivities
+from schemas.calendar import brussels_date
+from schemas.energy_rules import credit_index_years_not_set
 from vangnet.platform.settings import Settings
 from vangnet.platform.temporal_client import connect
+from vangnet.rulebooks.rulebook import RuleBookError, load_energy_rule_book
 from vangnet.services import reconcile_schedule, reconciler, retention_schedule
 from vangnet.services.callbacks import run_forwarder
 from vangnet.storage.db import create_pool
@@ -95,6 +98,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         worker = build_worker(client, settings.temporal_task_queue, activities_for(client, pool, http, settings),
                               settings)
         log.info("worker started", task_queue=settings.temporal_task_queue, metrics_port=settings.worker_metrics_port)
+        warn_credit_index_not_set(settings, brussels_date(datetime.now(UTC)))
         if settings.retention_schedule:
             ensured = await retention_schedule.ensure(client, settings, settings.temporal_task_queue)
             log.info("retention schedule " + ensured.action, schedule_id=ensured.schedule_id,
@@ -113,6 +117,22 @@ async def run_worker(settings: Settings, database_url: str) -> None:
             first_reconcile.cancel()
             reporter.cancel()
             failures.uninstall()
+
+
+def warn_credit_index_not_set(settings: Settings, today: date) -> list[int]:
+    """Say once at start which years' emergency credit index the operator has not set (up to this year): cases
+    granted credit in those years get the unindexed base, flagged "index not set"."""
+    try:
+        book = load_energy_rule_book(settings.energy_rules_file)
+    except RuleBookError as exc:  # the activities that read the book report it where it matters
+        log.warning("energy rule book unreadable at start", error=str(exc))
+        return []
+    years = credit_index_years_not_set(book, today.year)
+    if years:
+        log.warning("emergency credit index not set", years=years, this_year_not_set=today.year in years,
+                    granted="the unindexed base amount, flagged index_set=false",
+                    fix="vangnet rules set-credit-index --year YEAR --factor F --source TEXT")
+    return years
 
 
 async def _reconcile_at_start(client: Client, pool: Any, settings: Settings) -> None:

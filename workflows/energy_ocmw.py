@@ -171,9 +171,10 @@ async def winter_support_apply(case: EnergyCase, cmd: WinterSupportApplication) 
     start_year = on.year if on.month >= 7 else on.year - 1
     case.s.winter_support = WinterSupport(
         status="applied", applied_on=on, winter_start_year=start_year, heating=cmd.heating,
-        average_winter_consumption_eur=cmd.average_winter_consumption_eur)
+        average_monthly_winter_consumption_eur=cmd.average_monthly_winter_consumption_eur)
     await case.emit(WinterSupportApplied(
-        heating=cmd.heating, on=on, average_winter_consumption_eur=cmd.average_winter_consumption_eur))
+        heating=cmd.heating, on=on,
+        average_monthly_winter_consumption_eur=cmd.average_monthly_winter_consumption_eur))
     return StepResult(status=case.s.phase, message="Winter heating support applied for; waiting for a decision.")
 
 
@@ -195,7 +196,7 @@ async def winter_support_decision(case: EnergyCase, cmd: WinterSupportDecision) 
         await case.emit(WinterSupportRejected(on=on, reason=cmd.reason))
         return StepResult(status=case.s.phase, message="Winter heating support rejected.")
     ws.status = "approved"
-    ws.topup_amount = half_monthly_topup(book, ws.average_winter_consumption_eur)
+    ws.topup_amount = half_monthly_topup(book, ws.average_monthly_winter_consumption_eur)
     ws.ends_on = heating_support_ends(book, ws.applied_on)  # the winter it was applied for
     await case.emit(WinterSupportApproved(on=on, topup_amount=ws.topup_amount, until=ws.ends_on))
     await case.load_topup(on)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         EnergyRuleSet,
         emergency_credit,
         minimal_supply_may_be_restored,
+        reimbursement_amount,
         reimbursement_rate,
         select_energy_rule_set,
     )
@@ -141,10 +141,12 @@ class EnergyCase:
         enter(s, "prepayment_activated")
         s.minimal_supply = "normal" if s.energy == "electricity" else None
         await self.emit(PrepaymentActivated(on=on))
-        amount = emergency_credit(self.b, s.energy, on)
-        s.emergency_credit = amount
-        await self.request("grant_emergency_credit", "credit", {"amount": str(amount)})
-        await self.emit(EmergencyCreditGranted(amount=amount, unit="eur", on=on))
+        credit = emergency_credit(self.b, s.energy, on)  # the unindexed base, flagged, while the index is not set
+        s.emergency_credit, s.emergency_credit_index_set = credit.amount, credit.index_set
+        s.emergency_credit_note = credit.note()
+        await self.request("grant_emergency_credit", "credit", {"amount": str(credit.amount)})
+        await self.emit(EmergencyCreditGranted(amount=credit.amount, unit="eur", on=on, indexed=credit.indexed,
+                                               index_set=credit.index_set, index_factor=credit.index_factor))
 
     # ---- follow-up: LAC advice carried out, minimal supply, heating support ------------------------------
 
@@ -181,7 +183,7 @@ class EnergyCase:
         ws = self.s.winter_support
         assert ws is not None
         rate = reimbursement_rate(self.b, ws.winter_start_year)
-        amount = (ws.loaded_total * rate).quantize(Decimal("0.01"))
+        amount = reimbursement_amount(self.b, ws.winter_start_year, ws.loaded_total)  # half-up to the cent
         ws.reimbursement_claimed = amount
         ws.status = "ended"
         await self.emit(ReimbursementClaimed(winter=f"{ws.winter_start_year}-{ws.winter_start_year + 1}",

@@ -30,6 +30,7 @@ from schemas.energy import (
     WinterSupportApplication,
     WinterSupportDecision,
 )
+from vangnet.rulebooks.rulebook import load_energy_rule_book
 from vangnet.storage import eventstore
 from workflows import energy_phases
 from workflows.energy_case import EnergyCaseWorkflow
@@ -42,7 +43,7 @@ STEPS: dict[str, tuple[Update, type[BaseModel], tuple[str, ...]]] = {
     "lac": (EnergyCaseWorkflow.lac_request, LacRequest, ("hearing_on",)),
     "lac-advice": (EnergyCaseWorkflow.lac_advice, LacAdvice, ("advice", "on")),
     "winter": (EnergyCaseWorkflow.winter_support_apply, WinterSupportApplication,
-               ("average_winter_consumption_eur", "heating")),
+               ("average_monthly_winter_consumption_eur", "heating")),
     "winter-decision": (EnergyCaseWorkflow.winter_support_decision, WinterSupportDecision, ("decision", "reason")),
     "close": (EnergyCaseWorkflow.close, CloseEnergyCase, ("reason", "note")),
 }
@@ -100,7 +101,9 @@ async def _case_view(p: Page, case_id: str, **extra: Any) -> dict[str, Any]:
     events = await eventstore.case_events(p.ctx.pool, case_id)
     timeline = layout([(brussels_date(e.occurred_at), term("event", e.type)) for e in events],
                       [(d.due_on, term("deadline", d.kind)) for d in state.deadlines], today)
+    share = load_energy_rule_book(p.ctx.settings.energy_rules_file).winter_support.topup_share
     return {"case": state, "timeline": timeline, "today": today, "allowed": allowed_steps(state.phase),
+            "topup_share": share,
             "idem": uuid.uuid4().hex, "typed": {}, "errors": {}, "step": None, "flash": None, **extra}
 
 

@@ -18,6 +18,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from schemas.money import round_cents
+
 LOCALE = "nl_BE"
 CATALOGUE_DIR = Path(__file__).parent / "locale"
 
@@ -46,10 +48,11 @@ def term(kind: str, key: str) -> str:
 
 
 def euro(amount: Decimal | str | float | int | None) -> str:
-    """``1080`` -> ``1.080,00`` (no currency sign: the templates put ``€`` where it reads well)."""
+    """``1080`` -> ``1.080,00``, rounded half-up to the cent (no currency sign: the templates put ``€`` where it
+    reads well)."""
     if amount is None or amount == "":
         return ""
-    return format_decimal(Decimal(str(amount)), format="#,##0.00", locale=LOCALE)
+    return format_decimal(round_cents(Decimal(str(amount))), format="#,##0.00", locale=LOCALE)
 
 
 def percent(fraction: Decimal | str) -> str:

@@ -84,8 +84,8 @@ def test_packaged_book_matches_domain_table(book: EnergyRuleBook) -> None:
     assert (new.minimal_supply_restore_threshold_eur, new.minimal_supply_restore_repaid_share) == (D("150.00"), None)
     for rule_set in book.rule_sets:
         assert rule_set.source and rule_set.assumptions
-    assert [(i.year, i.factor) for i in book.credit_index] == [(y, D("1.0000")) for y in (2023, 2024, 2025, 2026)]
-    assert all("placeholder" in i.source for i in book.credit_index)
+    assert [(i.year, i.factor) for i in book.credit_index] == [(y, None) for y in (2023, 2024, 2025, 2026)]
+    assert all("not set" in i.source for i in book.credit_index)
     support = book.winter_support
     assert support.topup_share == D("0.60")
     assert support.topup_days_of_month == (1, 16)
@@ -151,9 +151,9 @@ def test_no_rule_set_after_a_closed_last_set(tmp_path: Path) -> None:
     ],
 )
 def test_emergency_credit_boundaries(book: EnergyRuleBook, on: date, electricity: str, gas: str) -> None:
-    assert emergency_credit(book, "electricity", on) == D(electricity)
-    assert emergency_credit(book, "gas", on) == D(gas)
-    assert str(emergency_credit(book, "gas", on)) == gas
+    assert emergency_credit(book, "electricity", on).amount == D(electricity)
+    assert emergency_credit(book, "gas", on).amount == D(gas)
+    assert str(emergency_credit(book, "gas", on).amount) == gas
 
 
 def test_emergency_credit_before_euro_is_refused(book: EnergyRuleBook) -> None:
@@ -170,26 +170,26 @@ def test_emergency_credit_is_indexed_from_the_book(tmp_path: Path) -> None:
     ]
     book = load_energy_rule_book(write(tmp_path, data))
     # the temporary increase is not indexed
-    assert emergency_credit(book, "gas", date(2023, 6, 30)) == D("155.00")
-    assert emergency_credit(book, "electricity", date(2023, 7, 1)) == D("78.24")  # 75 × 1.0432 = 78.24
-    assert emergency_credit(book, "gas", date(2023, 12, 31)) == D("78.24")
-    # 2024 is missing: the latest known earlier year's factor applies
-    assert credit_index_factor(book, 2024) == D("1.0432")
-    assert emergency_credit(book, "gas", date(2024, 1, 1)) == D("78.24")
-    assert emergency_credit(book, "gas", date(2025, 1, 1)) == D("82.50")
-    assert emergency_credit(book, "gas", date(2040, 1, 1)) == D("82.50")
-    # no factor known at all for the year: 1
-    assert credit_index_factor(book, 2022) == D(1)
+    assert emergency_credit(book, "gas", date(2023, 6, 30)).amount == D("155.00")
+    assert emergency_credit(book, "electricity", date(2023, 7, 1)).amount == D("78.24")  # 75 × 1.0432 = 78.24
+    assert emergency_credit(book, "gas", date(2023, 12, 31)).amount == D("78.24")
+    # 2024 is missing: not set, so the unindexed base, flagged (2023's factor is not reused)
+    assert credit_index_factor(book, 2024) is None
+    not_set = emergency_credit(book, "gas", date(2024, 1, 1))
+    assert (not_set.amount, not_set.index_set, not_set.index_year) == (D("75.00"), False, 2024)
+    assert emergency_credit(book, "gas", date(2025, 1, 1)).amount == D("82.50")
+    assert emergency_credit(book, "gas", date(2040, 1, 1)).amount == D("75.00")
+    assert credit_index_factor(book, 2022) is None
 
 
 def test_emergency_credit_rounds_half_up(tmp_path: Path) -> None:
     data = raw_book()
     data["credit_index"] = [{"year": 2023, "factor": "1.0006", "source": "test"}]  # 75 × 1.0006 = 75.045
     book = load_energy_rule_book(write(tmp_path, data))
-    assert emergency_credit(book, "electricity", date(2023, 7, 1)) == D("75.05")  # half-up, not half-even
+    assert emergency_credit(book, "electricity", date(2023, 7, 1)).amount == D("75.05")  # half-up, not half-even
     data["credit_index"] = [{"year": 2023, "factor": "1.000066", "source": "test"}]  # 75.00495
     book = load_energy_rule_book(write(tmp_path, data, "b.json"))
-    assert emergency_credit(book, "electricity", date(2023, 7, 1)) == D("75.00")
+    assert emergency_credit(book, "electricity", date(2023, 7, 1)).amount == D("75.00")
 
 
 def test_emergency_credit_after_a_closed_last_period(tmp_path: Path) -> None:
@@ -513,7 +513,7 @@ def test_book_round_trips_through_the_pydantic_data_converter(book: EnergyRuleBo
     (decoded,) = converter.from_payloads(payloads, [EnergyRuleBook])
     assert isinstance(decoded, EnergyRuleBook)
     assert decoded == book
-    assert emergency_credit(decoded, "gas", date(2022, 11, 1)) == D("155.00")
+    assert emergency_credit(decoded, "gas", date(2022, 11, 1)).amount == D("155.00")
     assert decoded.rule_sets[1].minimal_supply_restore_threshold_eur == D("150.00")
     assert winter_ban_ends(decoded, date(2026, 12, 15)) == date(2027, 3, 1)
     # amounts travel as strings, never as floats

@@ -49,10 +49,21 @@ async def test_energy_case_to_prepayment(stack: Stack, context: Any, browser: An
     await page.get_by_role("button", name="Budgetmeter aanvragen").click()
     await page.get_by_text("Budgetmeter aangevraagd.").wait_for()
     await eventually(lambda: phase("prepayment"), within=20)
+
+    async def credit_granted() -> bool:  # recorded just after the prepayment, once the netbeheerder was asked
+        return bool(await stack.pool.fetchval(
+            "SELECT 1 FROM domain_events WHERE case_id = $1 AND type = 'EmergencyCreditGranted'", case_id))
+
+    await eventually(credit_granted, within=20)
     await page.goto(f"{stack.url}/energie/{case_id}")
     await page.get_by_text("actief", exact=True).wait_for()
     assert "Budgetmeter actief" in (await page.locator(".timeline svg").text_content() or "")
     assert await check_page(page, "energie-budgetmeter") == []
+    # the emergency credit says its index is not set (the shipped book sets none); the heating support form asks
+    # for the monthly average and states the top-up formula with the rule book's share
+    assert "index niet ingesteld" in await page.locator("dl.facts").inner_text()
+    assert await page.get_by_label("Gemiddeld maandelijks verbruik in de winter (€)").count() == 1
+    assert await page.get_by_text("Elke halfmaandelijkse opwaardering is 60% daarvan, gedeeld door 2.").count() == 1
     # the LAC: ask for a hearing, then record its advice, both without a reload
     await page.get_by_label("Zitting op").fill((today + timedelta(days=14)).isoformat())
     await page.get_by_role("button", name="Zitting aanvragen").click()

@@ -336,7 +336,7 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("POST", "/v1/energy/cases/{case_id}/lac-advice"):
         energy_case("energy", "/lac-advice", lambda w: {"advice": "refuse", "on": str(w.today)}),
     ("POST", "/v1/energy/cases/{case_id}/winter-support"):
-        energy_case("energy", "/winter-support", lambda w: {"average_winter_consumption_eur": "120.00"}),
+        energy_case("energy", "/winter-support", lambda w: {"average_monthly_winter_consumption_eur": "120.00"}),
     ("POST", "/v1/energy/cases/{case_id}/winter-support/decision"):
         energy_case("energy", "/winter-support/decision", lambda w: {"decision": "approve"}),
     ("POST", "/v1/energy/cases/{case_id}/close"): energy_case("energy_close", "/close", lambda w: {"reason": "moved"}),

@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from schemas.money import round_cents
 from tests.conftest import LiveServer, Stack, eventually
 from tests.energy_helpers import EnergyDriver, callback, next_date
 
@@ -44,6 +45,8 @@ async def test_gas_from_notice_of_default_to_prepayment_after_20_unpaid_days(
     await driver.wait_for(case_id, "PrepaymentActivated")
     credit = await driver.wait_for(case_id, "EmergencyCreditGranted")
     assert credit[0]["data"]["amount"] == "75.00"
+    assert {k: credit[0]["data"][k] for k in ("indexed", "index_set", "index_factor")} == {
+        "indexed": True, "index_set": False, "index_factor": None}
     types = await driver.types(case_id)
     assert types[:4] == ["DefaultNoticeSent", "NoticePeriodStarted", "ContractEnded", "SocialSupplierTookOver"]
     case = await driver.case(case_id)
@@ -58,6 +61,8 @@ async def test_electricity_prepayment_is_activated_at_takeover(driver: EnergyDri
     await driver.wait_for(case_id, "EmergencyCreditGranted")
     case = await driver.case(case_id)
     assert case["minimal_supply"] == "normal" and case["emergency_credit"] == "75.00"
+    # the shipped book sets no index factor: the unindexed base is granted, and the case says so
+    assert case["emergency_credit_index_set"] is False and "index not set" in case["emergency_credit_note"]
 
 
 @pytest.mark.parametrize("event", ["payment_received", "payment_plan_agreed", "new_supplier_found"])
@@ -145,7 +150,7 @@ async def test_winter_heating_support_top_ups_and_reimbursement(driver: EnergyDr
     case_id, _ = await driver.in_prepayment("gas")
     november = next_date(await driver.today(), 11, 3)
     await driver.sleep_until(november)
-    await driver.step(case_id, "winter-support", {"average_winter_consumption_eur": "200.00", "heating": "gas"})
+    await driver.step(case_id, "winter-support", {"average_monthly_winter_consumption_eur": "200.00", "heating": "gas"})
     step = await driver.step(case_id, "winter-support/decision", {"decision": "approve"})
     assert "60.00" in step["message"]  # 60% of 200 per month, per half month
     await driver.wait_for(case_id, "TopUpLoaded")
@@ -156,15 +161,20 @@ async def test_winter_heating_support_top_ups_and_reimbursement(driver: EnergyDr
     assert len(topups) >= 9  # approval day plus every 1st and 16th until 31 March
     assert claimed[0]["data"]["loaded_total"] == str(loaded)
     assert claimed[0]["data"]["rate"] == "0.70"
-    assert Decimal(claimed[0]["data"]["amount"]) == (loaded * Decimal("0.70")).quantize(Decimal("0.01"))
+    assert Decimal(claimed[0]["data"]["amount"]) == round_cents(loaded * Decimal("0.70"))
 
 
 async def test_winter_support_outside_the_window_is_refused(driver: EnergyDriver) -> None:
     case_id, _ = await driver.in_prepayment("gas")
     await driver.sleep_until(next_date(await driver.today(), 4, 10))
     r = await driver.api.post(f"/v1/energy/cases/{case_id}/winter-support",
-                              json={"average_winter_consumption_eur": "200.00"}, headers=driver.ocmw)
+                              json={"average_monthly_winter_consumption_eur": "200.00"}, headers=driver.ocmw)
     assert r.status_code == 409 and "1 November to 31 March" in r.json()["detail"]
+    old_name = await driver.api.post(f"/v1/energy/cases/{case_id}/winter-support",
+                                     json={"average_winter_consumption_eur": "200.00"}, headers=driver.ocmw)
+    assert old_name.status_code == 422  # renamed: the monthly average has its own name now
+    assert {e["field"] for e in old_name.json()["errors"]} == {
+        "average_monthly_winter_consumption_eur", "average_winter_consumption_eur"}
 
 
 async def test_customer_left_and_debt_paid_end_the_case(driver: EnergyDriver) -> None:

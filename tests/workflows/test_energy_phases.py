@@ -156,7 +156,8 @@ class Case:
             "lac_request": lambda: h.execute_update(wf.lac_request, LacRequest(hearing_on=today)),
             "lac_advice": lambda: h.execute_update(wf.lac_advice, LacAdvice(advice="refuse", on=today)),
             "winter_support_apply": lambda: h.execute_update(
-                wf.winter_support_apply, WinterSupportApplication(average_winter_consumption_eur=Decimal("200.00"))),
+                wf.winter_support_apply,
+                WinterSupportApplication(average_monthly_winter_consumption_eur=Decimal("200.00"))),
             "winter_support_decision": lambda: h.execute_update(wf.winter_support_decision,
                                                                 WinterSupportDecision(decision="approve")),
             "close": lambda: h.execute_update(wf.close, CloseEnergyCase(reason="moved")),

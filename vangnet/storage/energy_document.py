@@ -37,7 +37,7 @@ from schemas.energy_events import (
     WinterSupportApproved,
     WinterSupportRejected,
 )
-from schemas.energy_rules import EnergyRuleBook
+from schemas.energy_rules import EnergyRuleBook, index_not_set_note
 from schemas.events import CaseClosed, EventData, StoredEvent
 from workflows import energy_deadlines
 
@@ -78,7 +78,8 @@ def _apply(doc: EnergyCaseDocument, body: EventData) -> None:
         doc.prepayment_active, doc.phase = True, "prepayment"
         doc.minimal_supply = "normal" if doc.energy == "electricity" else None
     elif isinstance(body, EmergencyCreditGranted):
-        doc.emergency_credit = body.amount
+        doc.emergency_credit, doc.emergency_credit_index_set = body.amount, body.index_set
+        doc.emergency_credit_note = index_not_set_note(body.on.year) if body.index_set is False else None
     elif isinstance(body, InvoiceIssued):
         doc.invoices.append(GasInvoice(invoice_id=body.invoice_id, due_on=body.due_on, amount=body.amount))
     elif isinstance(body, InvoicePaid):
@@ -109,7 +110,7 @@ def _apply(doc: EnergyCaseDocument, body: EventData) -> None:
         doc.winter_support = WinterSupport(
             status="applied", applied_on=body.on, heating=body.heating,
             winter_start_year=body.on.year if body.on.month >= 7 else body.on.year - 1,
-            average_winter_consumption_eur=body.average_winter_consumption_eur)
+            average_monthly_winter_consumption_eur=body.average_monthly_winter_consumption_eur)
     elif isinstance(body, WinterSupportRejected) and ws is not None:
         ws.status = "rejected"
     elif isinstance(body, WinterSupportApproved) and ws is not None:
