@@ -22,25 +22,17 @@ from schemas.energy_rules import (
     select_energy_rule_set,
     winter_ban_in_force,
 )
-<<<<<<< HEAD
 from schemas.fbu_rules import check_eligibility, compute_payouts, rent_checks, rent_free_reasons, select_rule_set
-=======
-from schemas.fbu_rules import check_eligibility, compute_payouts, select_rule_set
 from schemas.money import has_cents_only
->>>>>>> money-credit
 from vangnet.cli.common import fail, guarded, parse_date
 from vangnet.cli.winter_ban import winter_ban_app
 from vangnet.platform.settings import get_settings
 from vangnet.rulebooks.credit_index import set_credit_index
 from vangnet.rulebooks.rulebook import load_energy_rule_book, load_fbu_rule_book
 
-<<<<<<< HEAD
-rules_app = typer.Typer(help="Inspect the dated rule sets.", no_args_is_help=True)
-rules_app.add_typer(winter_ban_app, name="winter-ban")
-=======
-rules_app = typer.Typer(help="Inspect the dated rule sets; set the yearly emergency credit index.",
+rules_app = typer.Typer(help="Inspect the dated rule sets; extend a winter ban; set the yearly emergency credit index.",
                         no_args_is_help=True)
->>>>>>> money-credit
+rules_app.add_typer(winter_ban_app, name="winter-ban")
 
 
 @rules_app.command("list")
