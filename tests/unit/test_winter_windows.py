@@ -158,8 +158,8 @@ def test_extend_writes_a_valid_book_that_the_loader_reads_again(book_file: Path)
     ({"winter": "2026-27"}, "like 2026-2027, not '2026-27'"),
     ({"winter": "2026-2028"}, "like 2026-2027"),
     ({"until": date(2027, 2, 20)}, r"already runs until 2027-02-28 \(winter_ban@2010-11-19\); an extension must end"),
-    ({"until": date(2027, 12, 15)}, "not written: winter window winter_ban/2026-2027: .*overlaps"),
-    ({"start": date(2026, 12, 10)}, "not written: .*must contain the winter's base start 2026-12-01"),
+    ({"until": date(2027, 12, 15)}, "nothing was written: winter window winter_ban/2026-2027: .*overlaps"),
+    ({"start": date(2026, 12, 10)}, "nothing was written: .*must contain the winter's base start 2026-12-01"),
     ({"source": " "}, "--source must say where"),
     ({"winter": "2001-2002"}, "no winter_ban window applies to winter 2001-2002"),
 ])

@@ -1,23 +1,16 @@
 """Editing the winters' own windows in the energy rule book: an operator extends a winter's ban without a release.
 
 ``extend_winter_window`` reads the operator's file, adds (or, asked to, replaces) the entry of one winter, checks
-the whole book as the workers will load it, and only then replaces the file atomically (a temporary file in the same
-folder, flushed, then renamed over it), so a worker reading at that moment sees the old book or the new one, never
-half a file. Running cases pick the change up when their deferred disconnection comes due (the workflow reads the
+the whole book as the workers will load it, and only then replaces the file atomically (``book_file``). Running
+cases pick the change up when their deferred disconnection comes due (the workflow reads the
 book again then; see ``workflows.energy_calendar``).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
 
 from schemas.energy_rules import (
     WINTER_BAN,
@@ -27,6 +20,7 @@ from schemas.energy_rules import (
     window_of_winter,
     winter_name,
 )
+from vangnet.rulebooks.book_file import read_book_data, write_energy_book
 from vangnet.rulebooks.rulebook import RuleBookError, load_energy_rule_book
 
 WINTER = re.compile(r"^(\d{4})-(\d{4})$")
@@ -69,36 +63,11 @@ def extend_winter_window(path: Path, *, winter: str, until: date, source: str, s
             f"later (give --replace to correct an entry)")
     entry = {"window": window, "winter": winter_name(start_year), "start": (start or current.start).isoformat(),
              "end": until.isoformat(), "source": source.strip()}
-    data = _read(path)
+    target = path.expanduser().resolve()
+    data = read_book_data(target)
     entries = [e for e in data.get("winter_windows", [])
                if not (e.get("window", WINTER_BAN) == window and e.get("winter") == entry["winter"])]
     entries.append(entry)
     data["winter_windows"] = sorted(entries, key=lambda e: (str(e.get("window", WINTER_BAN)), str(e.get("winter"))))
-    try:
-        EnergyRuleBook.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        raise RuleBookError(f"not written: {problems}") from None
-    _write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_energy_book(target, data, f"The {window} window of winter {entry['winter']}")
     return WinterWindow.model_validate(entry)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))  # valid: it was just loaded as a book
-    return data
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    target = path.expanduser().resolve()
-    mode = target.stat().st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
