@@ -207,7 +207,7 @@ class EnergyCase:
         if minimal_supply_may_be_restored(rules, s.total_debt):
             await self.restore_minimal_supply(MinimalSupplyRestored(
                 total_debt=s.total_debt, on=today(), threshold=rules.minimal_supply_restore_threshold_eur,
-                rule_set_id=rules.id))
+                rule_set_id=rules.id, on_request=False))
 
     async def restore_minimal_supply(self, restored: MinimalSupplyRestored) -> None:
         self.s.minimal_supply = "normal"
