@@ -201,8 +201,9 @@ class EnergyCase:
             return
         rules = self.debt_rules()
         if rules.minimal_supply_restore_threshold_eur is None and s.total_debt == 0 and not per_effect():
-            # Runs recorded before failed here (the event needed a threshold) and rejected the callback: they
-            # replay so.
+            # Runs recorded before failed here (supply marked restored, then the event needed a threshold) and
+            # rejected the callback: they replay so.
+            s.minimal_supply = "normal"
             raise ValueError("no restore threshold under the rule set of the notice")
         if minimal_supply_may_be_restored(rules, s.total_debt):
             await self.restore_minimal_supply(MinimalSupplyRestored(
