@@ -155,3 +155,18 @@ def shifted_energy_book(cutover: date) -> dict[str, Any]:
                     item[key] = (date.fromisoformat(item[key]) + delta).isoformat()
     data["description"] = f"TEST COPY, energy-2022-07 moved to {cutover}. " + data["description"]
     return data
+
+
+def outside_winter_ban(today: date) -> date:
+    """A day from which the next six weeks are outside the winter ban (a LAC advice is carried out at once)."""
+    if 3 <= today.month <= 9:
+        return today
+    return date(today.year + (1 if today.month >= 10 else 0), 3, 2)
+
+
+async def switch_minimal_supply_off(driver: EnergyDriver, case_id: str, count: int = 1) -> None:
+    """The LAC is asked and advises to switch minimal supply off today; the simulator confirms the switch-off."""
+    today = str(await driver.today())
+    await driver.step(case_id, "lac-requests", {"hearing_on": today})
+    await driver.step(case_id, "lac-advice", {"advice": "switch_off_minimal_supply", "on": today})
+    await driver.wait_for(case_id, "MinimalSupplySwitchedOff", count)

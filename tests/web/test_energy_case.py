@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from tests.conftest import Stack, eventually
-from tests.energy_helpers import ean
+from tests.energy_helpers import EnergyDriver, callback, ean, outside_winter_ban, switch_minimal_supply_off
 from tests.fbu_helpers import Driver
 from tests.web.conftest import check_page, sign_in
 
@@ -79,11 +79,6 @@ async def test_energy_case_to_prepayment(stack: Stack, context: Any, browser: An
 async def test_restore_request_of_minimal_supply_on_the_case_page(stack: Stack, context: Any, browser: Any) -> None:
     """The action shows only while minimal supply is off; under the later rule the page says the restore is
     automatic (the refusal's Dutch half)."""
-    from datetime import date
-
-    from tests.energy_helpers import EnergyDriver, callback
-    from tests.workflows.test_energy_rule_per_effect import outside_winter_ban, switch_minimal_supply_off
-
     driver = EnergyDriver(stack)
     await driver.sleep_until(outside_winter_ban(await driver.today()))
     case_id, code = await driver.open("electricity", notice=date(2022, 6, 15))

@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import Stack
-from tests.energy_helpers import EnergyDriver, callback, shifted_energy_book
+from tests.energy_helpers import (
+    EnergyDriver,
+    callback,
+    outside_winter_ban,
+    shifted_energy_book,
+    switch_minimal_supply_off,
+)
 
 OLD, NEW = "energy-pre-2022-07", "energy-2022-07"
 RESTORE = "minimal-supply/restore-request"
@@ -33,22 +39,8 @@ def energy_book(energy_rules_file: Path) -> Iterator[Path]:
     energy_rules_file.write_text(original, encoding="utf-8")
 
 
-def outside_winter_ban(today: date) -> date:
-    """A day from which the next six weeks are outside the winter ban (a LAC advice is carried out at once)."""
-    if 3 <= today.month <= 9:
-        return today
-    return date(today.year + (1 if today.month >= 10 else 0), 3, 2)
-
-
 def data_of(events: list[dict[str, Any]], event_type: str) -> list[dict[str, Any]]:
     return [e["data"] for e in events if e["type"] == event_type]
-
-
-async def switch_minimal_supply_off(driver: EnergyDriver, case_id: str, count: int = 1) -> None:
-    today = str(await driver.today())
-    await driver.step(case_id, "lac-requests", {"hearing_on": today})
-    await driver.step(case_id, "lac-advice", {"advice": "switch_off_minimal_supply", "on": today})
-    await driver.wait_for(case_id, "MinimalSupplySwitchedOff", count)  # the simulator confirms the switch-off
 
 
 async def report_debt(driver: EnergyDriver, case_id: str, code: str, amount: str, count: int) -> dict[str, Any]:
