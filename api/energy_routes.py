@@ -238,6 +238,12 @@ for _update, _summary, _path in (
 ):
     add_step(steps_router, update=_update, summary=_summary, path=_path, principal=require("ocmw"),
              owner_check=owned_by_ocmw)
+# Before 2022-07-01 minimal supply came back on request once half the debt was repaid; under the later rule it comes
+# back by itself below 150 euro, and a request answers 409 minimal_supply_restore_automatic.
+add_step(steps_router, update=EnergyCaseWorkflow.minimal_supply_restore_request,
+         summary="The customer asks to switch minimal supply back on (half the debt repaid; rule before 2022-07-01)",
+         path="minimal-supply/restore-request", principal=require("ocmw"), owner_check=owned_by_ocmw,
+         codes=(ErrorCode.MINIMAL_SUPPLY_RESTORE_AUTOMATIC,))
 
 
 # ---- netbeheerder callbacks --------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     DATE_IN_FUTURE = "date_in_future"
     UNKNOWN_NETBEHEERDER = "unknown_netbeheerder"
     NO_DOCUMENT = "no_document"
+    MINIMAL_SUPPLY_RESTORE_AUTOMATIC = "minimal_supply_restore_automatic"
     BODY_TOO_LARGE = "body_too_large"
     RATE_LIMITED = "rate_limited"
     ENGINE_FAILED = "engine_failed"
@@ -96,6 +97,10 @@ CODES: dict[ErrorCode, CodeInfo] = {
     C.DATE_IN_FUTURE: CodeInfo(409, "Date in the future", "The date lies after today (Brussels)."),
     C.UNKNOWN_NETBEHEERDER: CodeInfo(409, "Unknown netbeheerder", "Vangnet is not configured for this netbeheerder."),
     C.NO_DOCUMENT: CodeInfo(409, "Document not available", "The case has not reached the state the document needs."),
+    C.MINIMAL_SUPPLY_RESTORE_AUTOMATIC: CodeInfo(
+        409, "Minimal supply comes back by itself", "Under the rule set in force on the day of the latest debt "
+        "report (from 2022-07-01) minimal supply is switched back on automatically once the total debt is below the "
+        "threshold (150 euro); a restore request applies only to the earlier rule (50% repaid, on request)."),
     C.BODY_TOO_LARGE: CodeInfo(413, "Body too large", "The request body is larger than the API accepts."),
     C.RATE_LIMITED: CodeInfo(429, "Too many changes", "Too many writes with this token in a short time; wait the "
                              "`Retry-After` seconds."),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header
 
 from api.context import ApiContext, get_context
 from api.openapi import STEP_CODES
+from api.problems import ErrorCode
 from api.updates import Update, run_update, step_name
 from schemas.common import StepResult
 from vangnet.security.tokens import Principal
@@ -24,9 +25,11 @@ OwnerCheck = Callable[[ApiContext, Principal, str], Awaitable[None]]
 
 
 def add_step(router: APIRouter, *, update: Update, summary: str, path: str, principal: Any,
-             owner_check: OwnerCheck, method: Literal["put", "post"] = "post") -> None:
+             owner_check: OwnerCheck, method: Literal["put", "post"] = "post",
+             codes: tuple[ErrorCode, ...] = ()) -> None:
     """Register ``{method} /cases/{case_id}/{path}`` that runs the workflow's ``update`` method; its command type
-    (the body) and its name (the route's name) come from the method itself."""
+    (the body) and its name (the route's name) come from the method itself. ``codes``: refusals of this step
+    beyond those of every step (documented in the OpenAPI document)."""
     hints = get_type_hints(update)
     model = next(hint for arg, hint in hints.items() if arg != "return")
 
@@ -38,5 +41,6 @@ def add_step(router: APIRouter, *, update: Update, summary: str, path: str, prin
         return result
 
     handler.__annotations__["body"] = model
+    extra = {"x-error-codes": [*STEP_CODES["x-error-codes"], *(c.value for c in codes)]} if codes else STEP_CODES
     getattr(router, method)(f"/cases/{{case_id}}/{path}", response_model=StepResult, summary=summary,
-                            name=step_name(update), openapi_extra=STEP_CODES)(handler)
+                            name=step_name(update), openapi_extra=extra)(handler)

@@ -2,7 +2,8 @@
 
 The client's ``Idempotency-Key`` becomes the update id, so a retried request returns the first answer and adds
 nothing to the case. Validator refusals map to 409 with the code ``step_out_of_order`` or ``invalid_for_case`` and their
-message (``api/problems.py``).
+message (``api/problems.py``); a step may have a refusal of its own (the energy minimal-supply restore request's
+``minimal_supply_restore_automatic``).
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.problems import ErrorCode, Refusal
+from workflows.energy_minimal_supply import RESTORE_IS_AUTOMATIC
 
 Update = UpdateMethodMultiParam[[Any, Any], Any]  # a workflow's ``@workflow.update`` method, one command
 log = structlog.get_logger(__name__)
 
-CODE_FOR_TYPE = {"InvalidInput": ErrorCode.INVALID_FOR_CASE, "StepOutOfOrder": ErrorCode.STEP_OUT_OF_ORDER}
+CODE_FOR_TYPE = {"InvalidInput": ErrorCode.INVALID_FOR_CASE, "StepOutOfOrder": ErrorCode.STEP_OUT_OF_ORDER,
+                 RESTORE_IS_AUTOMATIC: ErrorCode.MINIMAL_SUPPLY_RESTORE_AUTOMATIC}
 ENDED = "This case or claim has ended; no further steps are possible."
 NOT_CONFIRMED = ("The engine did not confirm the step in time (it may be waiting for the database or a worker); it may "
                  "still be applied. Repeat the request with the same Idempotency-Key to get its answer.")

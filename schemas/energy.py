@@ -98,6 +98,13 @@ class WinterSupportDecision(Strict):
     reason: str | None = Field(None, max_length=1000)
 
 
+class MinimalSupplyRestoreRequest(Strict):
+    """The customer asks, through the OCMW, to switch minimal supply back on (the rule before 2022-07-01: once the
+    set share of the debt at the switch-off is repaid)."""
+
+    note: str | None = Field(None, max_length=500, examples=["Half of the debt is repaid; the customer asks"])
+
+
 class CloseEnergyCase(Strict):
     reason: EnergyCloseReason
     note: str | None = Field(None, max_length=1000)
@@ -112,6 +119,9 @@ class GasInvoice(BaseModel):
     due_on: date
     paid: bool = False
     prepayment_requested: bool = False
+    rule_set_id: str | None = Field(None, description="The rule set in force on the due date.")
+    prepayment_after_unpaid_days: int | None = Field(
+        None, description="Days unpaid after the due date until prepayment; None: the notice's rule set's.")
 
 
 class Lac(BaseModel):
@@ -165,6 +175,13 @@ class EnergyCaseState(BaseModel):
     emergency_credit_note: str | None = Field(None, examples=["index not set for 2026: …"])
     minimal_supply: Literal["normal", "minimal", "off"] | None = None
     total_debt: Decimal | None = None
+    debt_reported_on: date | None = None
+    debt_rule_set_id: str | None = Field(
+        None, description="The rule set in force on the day of the latest debt report (its minimal-supply restore "
+                          "rule applies).")
+    debt_at_switch_off: Decimal | None = Field(
+        None, description="The total debt when minimal supply was last switched off (the last report before it, or "
+                          "the first after it): the base of the repaid share.")
     invoices: list[GasInvoice] = []
     lac: Lac | None = None
     disconnection: Disconnection | None = None

@@ -1,6 +1,10 @@
 """The energy-arrears procedure's domain events (domain.md §2), on the case's stream.
 
-Events that applied a rule carry the rule set's id; amounts are exact decimals, dates Brussels calendar dates.
+Events that applied a rule carry the id of the rule set they applied: each effect applies the rule set in force on
+the day of the fact that triggers it (the notice of default, the takeover, an invoice's due date, the day credit is
+granted, the day debt is reported). The ``rule_set_id`` fields added for that are optional, so events written
+before (and by runs that started before the rule applied per effect) still read; amounts are exact decimals, dates
+Brussels calendar dates.
 """
 
 from __future__ import annotations
@@ -39,9 +43,12 @@ class ContractEnded(EventData):
 
 
 class SocialSupplierTookOver(EventData):
+    """``rule_set_id`` (electricity): the rule set of the takeover date, which says whether prepayment starts now."""
+
     TYPE = "SocialSupplierTookOver"
     on: date
     inferred: bool
+    rule_set_id: str | None = None
 
 
 class PrepaymentActivationRequested(EventData):
@@ -55,6 +62,7 @@ class PrepaymentActivationRequested(EventData):
     due_on: date | None = None
     days: int | None = None
     note: str | None = None
+    rule_set_id: str | None = None  # the rule applied: of the takeover date, or of the unpaid invoice's due date
 
 
 class PrepaymentActivated(EventData):
@@ -75,13 +83,19 @@ class EmergencyCreditGranted(EventData):
     indexed: bool | None
     index_set: bool | None
     index_factor: Decimal | None
+    rule_set_id: str | None = None  # the rule set in force on the day the credit is granted
 
 
 class InvoiceIssued(EventData):
+    """``prepayment_after_unpaid_days``: the gas prepayment term of the rule set in force on the due date
+    (``rule_set_id``); None on invoices recorded before the term followed the due date (the notice's term)."""
+
     TYPE = "InvoiceIssued"
     invoice_id: str
     due_on: date
     amount: Decimal | None
+    rule_set_id: str | None = None
+    prepayment_after_unpaid_days: int | None = None
 
 
 class InvoicePaid(EventData):
@@ -97,9 +111,13 @@ class InvoiceUnpaid(EventData):
 
 
 class DebtUpdated(EventData):
+    """``rule_set_id``: the rule set in force on the day of the report; its restore rule decides whether minimal
+    supply switched off on LAC advice comes back (automatically, or on request)."""
+
     TYPE = "DebtUpdated"
     total_debt: Decimal
     on: date
+    rule_set_id: str | None = None
 
 
 class TopUpRequested(EventData):
@@ -129,10 +147,17 @@ class MinimalSupplySwitchedOff(EventData):
 
 
 class MinimalSupplyRestored(EventData):
+    """Automatically (``threshold``: the debt fell below it) or on the OCMW's request (``on_request``; the
+    ``repaid_share`` of ``debt_at_switch_off`` reached the rule's share) under the rule set ``rule_set_id``."""
+
     TYPE = "MinimalSupplyRestored"
     total_debt: Decimal
     on: date
-    threshold: Decimal
+    threshold: Decimal | None = None
+    rule_set_id: str | None = None
+    on_request: bool = False
+    debt_at_switch_off: Decimal | None = None
+    repaid_share: Decimal | None = None
 
 
 class Disconnected(EventData):

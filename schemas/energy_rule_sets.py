@@ -1,14 +1,18 @@
 """Energy rule sets: the dated versions of the procedure, how one is chosen, and when minimal supply comes back.
 
-A rule set (notice period, prepayment terms, minimal supply) is chosen by the date of the case's starting event, the
-notice of default. Split from ``schemas.energy_rules`` (which re-exports every name) so that each kind of dated rule
+An energy case lives for years across rule changes, so each legal effect applies the rule set in force on the day
+of the fact that triggers it (domain.md §2, "Which rule applies"), not the rule set of the day the case began: the
+notice period and the registered letter by the date of the notice of default; the gas prepayment term by the
+unpaid invoice's due date; electricity prepayment by the takeover date; emergency credit by the day it is granted;
+the minimal-supply restore rule by the day the debt is reported. ``select_energy_rule_set`` answers for any such
+day. Split from ``schemas.energy_rules`` (which re-exports every name) so that each kind of dated rule
 reads on its own; pure like the rest of ``schemas``: it runs inside Temporal workflows.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Literal, Protocol
 
 from pydantic import Field, model_validator
@@ -31,7 +35,7 @@ class NoEnergyRuleSetError(NoRuleSetError):
 
 
 class EnergyRuleSet(Frozen):
-    """One dated version of the procedure, chosen by the date of the notice of default.
+    """One dated version of the procedure; each effect uses the version in force on the day of its fact.
 
     ``valid_from`` and ``valid_until`` are inclusive; ``valid_until`` None means open-ended.
     """
@@ -62,6 +66,11 @@ class EnergyRuleSet(Frozen):
         default=None, description="Minimal supply may be switched back on, on request, once this share is repaid."
     )
 
+    @property
+    def restores_automatically(self) -> bool:
+        """Whether minimal supply comes back by itself when the debt is low enough (no request is needed)."""
+        return self.minimal_supply_restore_rule == "debt_below_threshold"
+
     @model_validator(mode="after")
     def _check_consistency(self) -> EnergyRuleSet:
         check_until(f"rule set {self.id}", self.valid_from, self.valid_until)
@@ -90,7 +99,8 @@ class EnergyRuleSet(Frozen):
         return self
 
     def covers(self, on: date) -> bool:
-        """Whether a notice of default sent on ``on`` falls under this set (both ends inclusive)."""
+        """Whether a fact on ``on`` (a notice, a takeover, a due date, a debt report) falls under this set (both
+        ends inclusive)."""
         return covers(self, on)
 
 
@@ -106,10 +116,38 @@ class HasRuleSets(Protocol):
     def rule_sets(self) -> tuple[EnergyRuleSet, ...]: ...
 
 
-def select_energy_rule_set(book: HasRuleSets, on: date) -> EnergyRuleSet:
-    """The rule set covering a notice of default sent on ``on``; the book's validation guarantees at most one."""
+def select_energy_rule_set(book: HasRuleSets, on: date, fact: str = "a notice of default") -> EnergyRuleSet:
+    """The rule set in force on ``on``, the day of ``fact`` (named in the error when no set covers that day); the
+    book's validation guarantees at most one."""
     return select_covering(book.rule_sets, on, what="energy rule set",
-                           subject=f"a notice of default on {on.isoformat()}", error=NoEnergyRuleSetError)
+                           subject=f"{fact} on {on.isoformat()}", error=NoEnergyRuleSetError)
+
+
+def energy_rule_set_by_id(book: HasRuleSets, rule_set_id: str) -> EnergyRuleSet:
+    """The book's rule set with this id (a case records the ids of the sets it applied)."""
+    for rule_set in book.rule_sets:
+        if rule_set.id == rule_set_id:
+            return rule_set
+    raise NoEnergyRuleSetError(f"The energy rule book has no rule set '{rule_set_id}'.")
+
+
+SHARE_PLACES = Decimal("0.0001")
+
+
+def repaid_share(debt_at_switch_off: Decimal, total_debt: Decimal) -> Decimal:
+    """The share of the debt at the switch-off that is repaid now: ``(at switch-off - now) / at switch-off``,
+    rounded down to 4 places (so it never shows more than is repaid), 0 when the debt grew, 1 when it is paid.
+
+    ⚑ Vangnet's reading of "50% van de schuld afbetaald": the base is the total debt the netbeheerder reported at the
+    switch-off (the last report before it, or the first after it), and the repaid part is how much lower the latest
+    reported total debt is.
+    """
+    if debt_at_switch_off <= 0:
+        raise ValueError("the debt at the switch-off must be positive to compute a repaid share")
+    if total_debt < 0:
+        raise ValueError("total_debt must not be negative")
+    share = ((debt_at_switch_off - total_debt) / debt_at_switch_off).quantize(SHARE_PLACES, rounding=ROUND_DOWN)
+    return min(max(share, Decimal(0)), Decimal(1))
 
 
 def minimal_supply_may_be_restored(

@@ -10,8 +10,9 @@ no clock.
 
 Three kinds of dating are used, each matching the text it comes from:
 
-* a rule set (notice period, prepayment terms, minimal supply) is chosen by the date of the case's starting
-  event, the notice of default (``select_energy_rule_set``; ``schemas.energy_rule_sets``);
+* a rule set (notice period, prepayment terms, minimal supply) is chosen, for each effect, by the day of the fact
+  that triggers it: the notice of default, the takeover, an unpaid invoice's due date, the day credit is granted,
+  the day debt is reported (``select_energy_rule_set``; ``schemas.energy_rule_sets``);
 * the emergency credit is chosen by the day it is granted (``emergency_credit``; ``schemas.energy_credit``);
 * the seasonal windows (winter ban, heating support) recur every year on fixed month-days; a window version
   applies to the winters starting on or after its ``valid_from``, and a winter with its own dated window (an
@@ -44,7 +45,9 @@ from schemas.energy_rule_sets import (
     EnergyRuleSet,
     NoEnergyRuleSetError,
     RestoreRule,
+    energy_rule_set_by_id,
     minimal_supply_may_be_restored,
+    repaid_share,
     select_energy_rule_set,
 )
 from schemas.energy_seasons import (
@@ -109,6 +112,7 @@ __all__ = [
     "credit_index_factor",
     "credit_index_years_not_set",
     "emergency_credit",
+    "energy_rule_set_by_id",
     "half_monthly_topup",
     "heating_eligible",
     "heating_support_ends",
@@ -123,6 +127,7 @@ __all__ = [
     "next_window_start",
     "reimbursement_amount",
     "reimbursement_rate",
+    "repaid_share",
     "seasonal_window_end",
     "select_energy_rule_set",
     "window_end",

@@ -268,15 +268,26 @@ def rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def energy_rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An operator-editable copy of the energy rule book; tests may rewrite it and must restore it."""
+    from vangnet.rulebooks.rulebook import DEFAULT_ENERGY_RULES
+
+    path = tmp_path_factory.mktemp("energy-rules") / "energy.json"
+    shutil.copy(DEFAULT_ENERGY_RULES, path)
+    return path
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(ts_env: WorkflowEnvironment, ts_pool: asyncpg.Pool, settings: Settings,
-                rules_file: Path) -> AsyncIterator[Stack]:
+                rules_file: Path, energy_rules_file: Path) -> AsyncIterator[Stack]:
     """One worker and API for every time-skipping test. It lives for the whole run on purpose: on the
     time-skipping server, workflows left without a worker keep tasks pending and the shared clock stops."""
     from vangnet.security.sharing import seed_demo
 
     await seed_demo(ts_pool)  # the data-sharing policies the flows need (tests of their absence add their own)
-    async with make_stack(ts_env, ts_pool, settings.model_copy(update={"fbu_rules_file": rules_file})) as s:
+    async with make_stack(ts_env, ts_pool, settings.model_copy(
+            update={"fbu_rules_file": rules_file, "energy_rules_file": energy_rules_file})) as s:
         yield s
 
 

@@ -135,3 +135,38 @@ def next_date(after: date, month: int, day: int) -> date:
     """The first month-day on or after ``after``."""
     candidate = date(after.year, month, day)
     return candidate if candidate >= after else date(after.year + 1, month, day)
+
+
+CUTOVER = date(2022, 7, 1)  # the social public service obligations rewritten: energy-2022-07 starts
+
+
+def shifted_energy_book(cutover: date) -> dict[str, Any]:
+    """The packaged energy rule book with its rule sets and emergency credit periods moved so that energy-2022-07
+    starts on ``cutover`` instead of 2022-07-01 (the clock of a rehearsal or the test server cannot go back to
+    2022, so the change is moved into its future). Seasonal windows and index years stay as they are."""
+    from vangnet.rulebooks.rulebook import DEFAULT_ENERGY_RULES
+
+    data: dict[str, Any] = json.loads(DEFAULT_ENERGY_RULES.read_text(encoding="utf-8"))
+    delta = cutover - CUTOVER
+    for part in ("rule_sets", "emergency_credit_periods"):
+        for item in data[part]:
+            for key in ("valid_from", "valid_until"):
+                if item.get(key):
+                    item[key] = (date.fromisoformat(item[key]) + delta).isoformat()
+    data["description"] = f"TEST COPY, energy-2022-07 moved to {cutover}. " + data["description"]
+    return data
+
+
+def outside_winter_ban(today: date) -> date:
+    """A day from which the next six weeks are outside the winter ban (a LAC advice is carried out at once)."""
+    if 3 <= today.month <= 9:
+        return today
+    return date(today.year + (1 if today.month >= 10 else 0), 3, 2)
+
+
+async def switch_minimal_supply_off(driver: EnergyDriver, case_id: str, count: int = 1) -> None:
+    """The LAC is asked and advises to switch minimal supply off today; the simulator confirms the switch-off."""
+    today = str(await driver.today())
+    await driver.step(case_id, "lac-requests", {"hearing_on": today})
+    await driver.step(case_id, "lac-advice", {"advice": "switch_off_minimal_supply", "on": today})
+    await driver.wait_for(case_id, "MinimalSupplySwitchedOff", count)

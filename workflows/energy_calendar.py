@@ -55,13 +55,15 @@ async def _notice_period(case: EnergyCase, on: date) -> None:
 
 
 async def _prepayment_for_unpaid_invoice(case: EnergyCase, on: date) -> None:
+    """Each unpaid invoice has its own term: the rule set's of its due date (recorded with the invoice)."""
     s = case.s
     if s.phase == "social_supplier" and not s.prepayment_active and s.prepayment_requested_on is None:
-        days = case.rules.gas_prepayment_after_unpaid_days
-        overdue = [i for i in s.invoices if not i.paid and on > i.due_on + timedelta(days=days)]
+        overdue = [(i, energy_deadlines.prepayment_term(s, case.b, i)) for i in s.invoices if not i.paid]
+        overdue = [(i, days) for i, days in overdue if on > i.due_on + timedelta(days=days)]
         if overdue:
-            await case.request_prepayment("invoice_unpaid", invoice_id=overdue[0].invoice_id,
-                                          due_on=overdue[0].due_on, days=days)
+            invoice, days = overdue[0]
+            await case.request_prepayment("invoice_unpaid", invoice_id=invoice.invoice_id, due_on=invoice.due_on,
+                                          days=days, rule_set_id=invoice.rule_set_id or s.rule_set_id)
 
 
 async def _disconnection_after_winter_ban(case: EnergyCase, on: date) -> None:

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.netbeheerder import Callback
 
 from workflows.common import today
-from workflows.energy_procedure import EnergyCase
+from workflows.energy_procedure import EnergyCase, per_effect
 
 
 def first_seen(case: EnergyCase, cb: Callback) -> bool:
@@ -62,13 +62,20 @@ async def _prepayment_activated(case: EnergyCase, cb: Callback, on: date) -> Non
 
 
 async def _invoice_issued(case: EnergyCase, cb: Callback, on: date) -> None:
+    """An invoice of the social supplier; its gas prepayment term is the rule set's of its due date."""
     s, data = case.s, cb.data
     issued = InvoiceIssued(invoice_id=str(data.get("invoice_id")), due_on=date.fromisoformat(
         str(data["due_on"])), amount=Decimal(str(data["amount"])) if data.get("amount") else None)
     if s.phase in ("notice_period", "awaiting_takeover"):
         await case.took_over(on, inferred=True)
     if all(i.invoice_id != issued.invoice_id for i in s.invoices):
-        s.invoices.append(GasInvoice(invoice_id=issued.invoice_id, due_on=issued.due_on, amount=issued.amount))
+        if per_effect():
+            rules = case.rules_for(issued.due_on)
+            issued = issued.model_copy(update={"rule_set_id": rules.id,
+                                               "prepayment_after_unpaid_days": rules.gas_prepayment_after_unpaid_days})
+        s.invoices.append(GasInvoice(invoice_id=issued.invoice_id, due_on=issued.due_on, amount=issued.amount,
+                                     rule_set_id=issued.rule_set_id,
+                                     prepayment_after_unpaid_days=issued.prepayment_after_unpaid_days))
         await case.emit(issued)
 
 
@@ -86,8 +93,10 @@ async def _invoice_unpaid(case: EnergyCase, cb: Callback, on: date) -> None:
 
 async def _debt_updated(case: EnergyCase, cb: Callback, on: date) -> None:
     s = case.s
-    debt = DebtUpdated(total_debt=Decimal(str(cb.data["total_debt"])), on=on)
-    s.total_debt = debt.total_debt
+    debt = DebtUpdated(total_debt=Decimal(str(cb.data["total_debt"])), on=on, rule_set_id=case.rules_for(on).id)
+    s.total_debt, s.debt_reported_on, s.debt_rule_set_id = debt.total_debt, on, debt.rule_set_id
+    if s.minimal_supply == "off" and s.debt_at_switch_off is None:
+        s.debt_at_switch_off = debt.total_debt  # no report before the switch-off: the first after it is the base
     await case.emit(debt)
     await case.maybe_restore_minimal_supply()
     if s.total_debt == 0 and s.phase != "closed":
@@ -110,7 +119,7 @@ async def _minimal_supply_switched(case: EnergyCase, cb: Callback, on: date) -> 
         reason = cb.data.get("reason")
         await case.emit(MinimalSupplyActivated(on=on, reason=None if reason is None else str(reason)))
     elif not switched_on and s.minimal_supply != "off":
-        s.minimal_supply = "off"
+        s.minimal_supply, s.debt_at_switch_off = "off", s.total_debt
         await case.emit(MinimalSupplySwitchedOff(on=on))
 
 

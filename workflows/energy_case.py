@@ -7,8 +7,9 @@ callback that implies an earlier step records that step first. Years-long cases 
 
 This module is the workflow's face: its name, the main loop and every signal, update and query. The procedure's
 steps live in ``energy_procedure`` (with the memory carried over continue-as-new), the calendar in
-``energy_calendar``, the callbacks in ``energy_callbacks``, the OCMW steps in ``energy_ocmw`` and the phases
-with what moves between them in ``energy_phases``.
+``energy_calendar``, the callbacks in ``energy_callbacks``, the OCMW steps in ``energy_ocmw`` (the request to
+restore minimal supply in ``energy_minimal_supply``) and the phases with what moves between them in
+``energy_phases``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         EnergyCaseState,
         LacAdvice,
         LacRequest,
+        MinimalSupplyRestoreRequest,
         PrepaymentRequest,
         SupplierEvent,
         WinterSupportApplication,
@@ -36,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.netbeheerder import Callback
 
+from workflows import energy_minimal_supply as minimal_supply
 from workflows import energy_ocmw as ocmw
 from workflows.common import out_of_order, until
 from workflows.energy_calendar import due_dates, next_deadline, on_time
@@ -171,6 +174,14 @@ class EnergyCaseWorkflow:
     @lac_advice.validator
     def _validate_lac_advice(self, cmd: LacAdvice) -> None:
         ocmw.check_lac_advice(self._require_open(), cmd)
+
+    @workflow.update(name="minimal_supply_restore_request")
+    async def minimal_supply_restore_request(self, cmd: MinimalSupplyRestoreRequest) -> StepResult:
+        return await self._step(minimal_supply.restore_request, cmd)
+
+    @minimal_supply_restore_request.validator
+    def _validate_restore_request(self, cmd: MinimalSupplyRestoreRequest) -> None:
+        minimal_supply.check_restore_request(self._require_open(), self._case.b, cmd)
 
     @workflow.update(name="winter_support_apply")
     async def winter_support_apply(self, cmd: WinterSupportApplication) -> StepResult:

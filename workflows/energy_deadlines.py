@@ -10,8 +10,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from schemas.common import Deadline
-from schemas.energy import EnergyCaseState
+from schemas.energy import EnergyCaseState, GasInvoice
 from schemas.energy_rules import EnergyRuleBook, select_energy_rule_set
+
+
+def prepayment_term(state: EnergyCaseState, book: EnergyRuleBook, invoice: GasInvoice) -> int:
+    """Days an invoice may stay unpaid after its due date before gas prepayment: the term of the rule set in force
+    on its due date, recorded with the invoice; invoices recorded before the term followed the due date keep the
+    notice's rule set's term."""
+    if invoice.prepayment_after_unpaid_days is not None:
+        return invoice.prepayment_after_unpaid_days
+    return select_energy_rule_set(book, state.notice_of_default_on).gas_prepayment_after_unpaid_days
 
 
 def next_topup_day(book: EnergyRuleBook, after: date) -> date:
@@ -31,9 +40,9 @@ def due_dates(state: EnergyCaseState, book: EnergyRuleBook, on: date) -> list[De
     if s.phase == "notice_period":
         out.append(Deadline(kind="contract_ends", due_on=s.notice_period_ends_on + timedelta(days=1)))
     if not s.prepayment_active and s.prepayment_requested_on is None:
-        days = select_energy_rule_set(book, s.notice_of_default_on).gas_prepayment_after_unpaid_days
         for inv in s.invoices:
             if not inv.paid:
+                days = prepayment_term(s, book, inv)
                 out.append(Deadline(kind="prepayment_activation", due_on=inv.due_on + timedelta(days=days + 1)))
     if s.disconnection is not None and s.disconnection.deferred_until and s.disconnection.scheduled_on is None:
         out.append(Deadline(kind="deferred_disconnection", due_on=s.disconnection.deferred_until))

@@ -54,6 +54,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Follow-up: the LAC (and the winter ban), winter heating support.
     *_rows(NETBEHEERDER_SUPPLIES, "lac_request", None, "update lac_request"),
     *_rows(NETBEHEERDER_SUPPLIES, "lac_advice", None, "update lac_advice"),
+    # Minimal supply switched off on LAC advice, back on the customer's request (restore rule before 2022-07-01).
+    *_rows(NETBEHEERDER_SUPPLIES, "minimal_supply_restore_request", None, "update minimal_supply_restore_request"),
     *_rows(["prepayment"], "winter_support_apply", None, "update winter_support_apply"),
     *_rows(["prepayment"], "winter_support_decision", None, "update winter_support_decision"),
     # Closing.

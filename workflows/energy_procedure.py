@@ -4,6 +4,11 @@ calendar.
 ``EnergyCase`` holds everything a run must hand to the next one on continue-as-new (the state, the rule book, the
 stream version, the callbacks seen and the request counter) and ``carry`` returns exactly that. Each step records
 its events and asks the netbeheerder to act; phase changes go through ``energy_phases``.
+
+Which rule applies: each effect applies the rule set in force on the day of the fact that triggers it
+(``rules_for``): the notice period by the notice of default, electricity prepayment by the takeover date, the gas
+prepayment term by the invoice's due date, emergency credit by the day it is granted, the restore rule by the day
+the debt is reported. Runs that started before this rule keep the notice's rule set (``RULE_SET_PER_EFFECT``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         EnergyRuleBook,
         EnergyRuleSet,
         emergency_credit,
+        energy_rule_set_by_id,
         minimal_supply_may_be_restored,
         reimbursement_amount,
         reimbursement_rate,
@@ -47,6 +53,15 @@ from workflows.contracts import load_energy_rule_book, netbeheerder_request
 from workflows.energy_phases import enter, opening_phase
 
 SEEN_KEPT = 500  # callback ids remembered across continue-as-new (the API's table is the durable dedupe)
+# Each effect applies the rule set in force on the day of its fact; runs recorded before applied the notice's rule
+# set to everything, and replay as they ran (the patch marker).
+RULE_SET_PER_EFFECT = "energy-rule-set-per-effect"
+
+
+def per_effect() -> bool:
+    """Whether this run applies the rule set per effect (see ``RULE_SET_PER_EFFECT``). Not in queries or
+    validators (read-only): what they need is in the state (``debt_rule_set_id``, an invoice's term)."""
+    return workflow.patched(RULE_SET_PER_EFFECT)
 
 
 class EnergyCase:
@@ -75,8 +90,18 @@ class EnergyCase:
 
     @property
     def rules(self) -> EnergyRuleSet:
-        """The rule set in force on the notice of default."""
+        """The rule set in force on the notice of default (notice period, registered letter)."""
         return select_energy_rule_set(self.b, self.s.notice_of_default_on)
+
+    def rules_for(self, on: date) -> EnergyRuleSet:
+        """The rule set for an effect whose fact happened on ``on``: the one in force that day (a day after a
+        closed-ended book's last set keeps that last set); the notice's in runs that started before."""
+        if not per_effect():
+            return self.rules
+        started = [r for r in self.b.rule_sets if r.valid_from <= on]
+        if not started:
+            return self.rules
+        return next((r for r in started if r.covers(on)), max(started, key=lambda r: r.valid_from))
 
     @property
     def b(self) -> EnergyRuleBook:
@@ -119,9 +144,13 @@ class EnergyCase:
             await self.contract_ended(on, "takeover_reported")
         s.took_over_on = on
         enter(s, "takeover_inferred" if inferred else "takeover_confirmed")
-        await self.emit(SocialSupplierTookOver(on=on, inferred=inferred))
-        if s.energy == "electricity" and self.rules.electricity_prepayment_at_takeover:
-            await self.request_prepayment("takeover")
+        if s.energy != "electricity":
+            await self.emit(SocialSupplierTookOver(on=on, inferred=inferred))
+            return
+        rules = self.rules_for(on)  # electricity prepayment at takeover: the rule of the takeover date
+        await self.emit(SocialSupplierTookOver(on=on, inferred=inferred, rule_set_id=rules.id))
+        if rules.electricity_prepayment_at_takeover:
+            await self.request_prepayment("takeover", rule_set_id=rules.id)
 
     async def request_prepayment(self, reason: str, **details: Any) -> None:
         s = self.s
@@ -146,7 +175,8 @@ class EnergyCase:
         s.emergency_credit_note = credit.note()
         await self.request("grant_emergency_credit", "credit", {"amount": str(credit.amount)})
         await self.emit(EmergencyCreditGranted(amount=credit.amount, unit="eur", on=on, indexed=credit.indexed,
-                                               index_set=credit.index_set, index_factor=credit.index_factor))
+                                               index_set=credit.index_set, index_factor=credit.index_factor,
+                                               rule_set_id=self.rules_for(on).id))
 
     # ---- follow-up: LAC advice carried out, minimal supply, heating support ------------------------------
 
@@ -161,15 +191,32 @@ class EnergyCase:
         else:
             await self.request("switch_minimal_supply", "minimal-off", {"on": False})
 
+    def debt_rules(self) -> EnergyRuleSet:
+        """The rule set of the latest debt report (its restore rule), as recorded with it; the notice's before."""
+        s = self.s
+        return self.rules if s.debt_rule_set_id is None else energy_rule_set_by_id(self.b, s.debt_rule_set_id)
+
     async def maybe_restore_minimal_supply(self) -> None:
+        """Minimal supply switched off on LAC advice comes back by itself under the restore rule of the latest debt
+        report's day (from 2022-07-01: the debt below the threshold; before: only a debt paid off)."""
         s = self.s
         if s.minimal_supply != "off" or s.total_debt is None or s.disconnected_on is not None:
             return
-        if minimal_supply_may_be_restored(self.rules, s.total_debt):
+        rules = self.debt_rules()
+        if rules.minimal_supply_restore_threshold_eur is None and s.total_debt == 0 and not per_effect():
+            # Runs recorded before failed here (supply marked restored, then the event needed a threshold) and
+            # rejected the callback: they replay so.
             s.minimal_supply = "normal"
-            threshold = self.rules.minimal_supply_restore_threshold_eur
-            await self.emit(MinimalSupplyRestored(total_debt=s.total_debt, on=today(), threshold=threshold))
-            await self.request("switch_minimal_supply", "minimal-on", {"on": True})
+            raise ValueError("no restore threshold under the rule set of the notice")
+        if minimal_supply_may_be_restored(rules, s.total_debt):
+            await self.restore_minimal_supply(MinimalSupplyRestored(
+                total_debt=s.total_debt, on=today(), threshold=rules.minimal_supply_restore_threshold_eur,
+                rule_set_id=rules.id, on_request=False))
+
+    async def restore_minimal_supply(self, restored: MinimalSupplyRestored) -> None:
+        self.s.minimal_supply = "normal"
+        await self.emit(restored)
+        await self.request("switch_minimal_supply", "minimal-on", {"on": True})
 
     async def load_topup(self, on: date) -> None:
         ws = self.s.winter_support

@@ -1,5 +1,6 @@
 """Energy pages for the OCMW: the new-case form, the case page with its timeline, and the OCMW's steps
-(supplier events, prepayment request, LAC, winter support, close), run as the energy API's own updates."""
+(supplier events, prepayment request, LAC, the request to restore minimal supply, winter support, close), run as
+the energy API's own updates."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from schemas.energy import (
     CloseEnergyCase,
     LacAdvice,
     LacRequest,
+    MinimalSupplyRestoreRequest,
     OpenEnergyCase,
     PrepaymentRequest,
     SupplierEvent,
@@ -42,6 +44,7 @@ STEPS: dict[str, tuple[Update, type[BaseModel], tuple[str, ...]]] = {
     "prepayment": (EnergyCaseWorkflow.request_prepayment, PrepaymentRequest, ("note",)),
     "lac": (EnergyCaseWorkflow.lac_request, LacRequest, ("hearing_on",)),
     "lac-advice": (EnergyCaseWorkflow.lac_advice, LacAdvice, ("advice", "on")),
+    "minimal-supply": (EnergyCaseWorkflow.minimal_supply_restore_request, MinimalSupplyRestoreRequest, ("note",)),
     "winter": (EnergyCaseWorkflow.winter_support_apply, WinterSupportApplication,
                ("average_monthly_winter_consumption_eur", "heating")),
     "winter-decision": (EnergyCaseWorkflow.winter_support_decision, WinterSupportDecision, ("decision", "reason")),

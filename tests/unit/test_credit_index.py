@@ -26,6 +26,7 @@ from vangnet.rulebooks.credit_index import set_credit_index
 from vangnet.rulebooks.rulebook import DEFAULT_ENERGY_RULES, RuleBookError, clear_cache, load_energy_rule_book
 from vangnet.storage.energy_document import EnergyCaseDocument, fold
 from worker.main import warn_credit_index_not_set
+from workflows import energy_procedure
 from workflows.energy_procedure import EnergyCase
 
 D = Decimal
@@ -102,7 +103,8 @@ def test_the_case_document_says_index_not_set() -> None:
     assert after is not None and after.emergency_credit_index_set is True and after.emergency_credit_note is None
 
 
-def test_the_workflow_grants_the_flagged_base_while_the_index_is_not_set() -> None:
+def test_the_workflow_grants_the_flagged_base_while_the_index_is_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(energy_procedure, "per_effect", lambda: True)  # a run on today's code, outside a worker
     book = load_energy_rule_book()
     state = EnergyCaseState(
         case_id="c-1", ocmw_id="o", ean="541448800000000001", energy="gas", supplier="s", netbeheerder="n",
@@ -127,7 +129,7 @@ def test_the_workflow_grants_the_flagged_base_while_the_index_is_not_set() -> No
     asyncio.run(case.prepayment_activated(date(2026, 3, 1)))
     assert emitted == [PrepaymentActivated(on=date(2026, 3, 1)),
                        EmergencyCreditGranted(amount=D("75.00"), unit="eur", on=date(2026, 3, 1), indexed=True,
-                                              index_set=False, index_factor=None)]
+                                              index_set=False, index_factor=None, rule_set_id="energy-2022-07")]
     assert requested == [("grant_emergency_credit", {"amount": "75.00"})]  # the command is unchanged
     assert case.s.emergency_credit_index_set is False and "index not set" in (case.s.emergency_credit_note or "")
 

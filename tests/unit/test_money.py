@@ -27,6 +27,7 @@ NOT_MONEY = {
     (Path("schemas/fbu_rules.py"), "quantize", "_MONTHS_QUANTUM"): "the arrears in months, not euro",
     (Path("schemas/fbu_rules.py"), "quantize", "Decimal('0.0001')"): "months shown with four decimals",
     (Path("api/limits.py"), "round", "wait"): "seconds in a Retry-After header",
+    (Path("schemas/energy_rule_sets.py"), "quantize", "SHARE_PLACES"): "a repaid share (rounded down), not euro",
 }
 
 

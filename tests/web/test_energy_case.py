@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from tests.conftest import Stack, eventually
-from tests.energy_helpers import ean
+from tests.energy_helpers import EnergyDriver, callback, ean, outside_winter_ban, switch_minimal_supply_off
 from tests.fbu_helpers import Driver
 from tests.web.conftest import check_page, sign_in
 
@@ -85,3 +85,23 @@ async def test_energy_case_to_prepayment(stack: Stack, context: Any, browser: An
         assert response.status == 404
     finally:
         await other.close()
+
+
+async def test_restore_request_of_minimal_supply_on_the_case_page(stack: Stack, context: Any, browser: Any) -> None:
+    """The action shows only while minimal supply is off; under the later rule the page says the restore is
+    automatic (the refusal's Dutch half)."""
+    driver = EnergyDriver(stack)
+    await driver.sleep_until(outside_winter_ban(await driver.today()))
+    case_id, code = await driver.open("electricity", notice=date(2022, 6, 15))
+    await driver.wait_for(case_id, "PrepaymentActivated")
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    await page.goto(f"{stack.url}/energie/{case_id}")
+    assert await page.get_by_role("heading", name="Minimale levering herstellen").count() == 0
+    await switch_minimal_supply_off(driver, case_id)
+    await driver.post_callback(callback(code, "debt_updated", "electricity", {"total_debt": "300.00"}))
+    await driver.wait_for(case_id, "DebtUpdated")
+    await page.goto(f"{stack.url}/energie/{case_id}")
+    await page.get_by_role("button", name="Herstel aanvragen").click()
+    await page.get_by_role("alert").filter(has_text="komt automatisch terug").wait_for()
+    assert "MinimalSupplyRestored" not in await driver.types(case_id)

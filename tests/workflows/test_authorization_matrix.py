@@ -130,6 +130,7 @@ EXPECTATIONS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/energy/cases/{case_id}/prepayment-requests"): OCMW_CASE_409,  # still in the notice period
     ("POST", "/v1/energy/cases/{case_id}/lac-requests"): OCMW_CASE_409,
     ("POST", "/v1/energy/cases/{case_id}/lac-advice"): OCMW_CASE_409,
+    ("POST", "/v1/energy/cases/{case_id}/minimal-supply/restore-request"): OCMW_CASE_409,
     ("POST", "/v1/energy/cases/{case_id}/winter-support"): OCMW_CASE_409,  # no prepayment meter yet
     ("POST", "/v1/energy/cases/{case_id}/winter-support/decision"): OCMW_CASE_409,
     ("POST", "/v1/energy/cases/{case_id}/close"): OCMW_CASE,
@@ -335,6 +336,8 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         energy_case("energy", "/lac-requests", lambda w: {"hearing_on": str(w.today + timedelta(days=14))}),
     ("POST", "/v1/energy/cases/{case_id}/lac-advice"):
         energy_case("energy", "/lac-advice", lambda w: {"advice": "refuse", "on": str(w.today)}),
+    ("POST", "/v1/energy/cases/{case_id}/minimal-supply/restore-request"):
+        energy_case("energy", "/minimal-supply/restore-request", lambda w: {"note": "De klant vraagt herstel"}),
     ("POST", "/v1/energy/cases/{case_id}/winter-support"):
         energy_case("energy", "/winter-support", lambda w: {"average_monthly_winter_consumption_eur": "120.00"}),
     ("POST", "/v1/energy/cases/{case_id}/winter-support/decision"):

@@ -101,7 +101,8 @@ async def test_energy_document_follows_the_workflow(stack: Stack) -> None:
     await e.wait_for(case_id, "InvoiceIssued")
     page = await equal()
     assert page["invoices"] == [{"invoice_id": "F-1", "amount": "88.10", "due_on": str(due), "paid": False,
-                                 "prepayment_requested": False}]
+                                 "prepayment_requested": False, "rule_set_id": "energy-2022-07",
+                                 "prepayment_after_unpaid_days": 20}]  # the rule set of the due date
     assert "prepayment_activation" in {dl["kind"] for dl in page["deadlines"]}
     step = await e.step(case_id, "lac-requests", {"hearing_on": str(await e.today() + timedelta(days=9))})
     page = await equal()  # read-your-writes: the step answered, the page shows it

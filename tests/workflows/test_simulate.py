@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from schemas.calendar import brussels_date
+from tests.energy_helpers import shifted_energy_book
 from vangnet.rulebooks.rulebook import DEFAULT_ENERGY_RULES
 from vangnet.stack.rehearsal import ScenarioError, load_scenario, resolve_days, run_scenario
 
@@ -124,3 +125,35 @@ async def test_energy_scenario_with_the_winter_ban_extended_mid_winter() -> None
         "DisconnectionDeferred", "DisconnectionDeferralMoved", "DisconnectionScheduled"]
     # the packaged rule book is untouched: the rehearsal changed its own copy
     assert "winter_ban/" + f"{start.year}-{start.year + 1}" not in DEFAULT_ENERGY_RULES.read_text(encoding="utf-8")
+
+
+async def test_energy_scenario_pre_2022_notice_restored_below_150_after_the_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock cannot go back to 2022: the rehearsal runs in the future on a copy of the rule book in which
+    # energy-2022-07 starts on day 30 (the rule book's path is a setting, here from the environment).
+    today = brussels_date(datetime.now(UTC))
+    start = date(today.year, 4, 2) if today <= date(today.year, 4, 2) else date(today.year + 1, 4, 2)
+    book = tmp_path / "energy.json"
+    book.write_text(json.dumps(shifted_energy_book(start + timedelta(days=30))))
+    monkeypatch.setenv("VANGNET_ENERGY_RULES_FILE", str(book))
+    out = io.StringIO()
+    assert await run_scenario(load_scenario(SCENARIOS / "energy-pre-2022-restore.json"), start, out) == 0
+    events = lines(out)
+    typed = [e for e in events if "type" in e]
+    first = {e["type"]: e for e in reversed(typed)}
+    assert first["DefaultNoticeSent"]["data"]["registered_letter_required"] is True
+    assert first["NoticePeriodStarted"]["data"] == {
+        "days": 60, "ends_on": str(start + timedelta(days=60)), "rule_set_id": "energy-pre-2022-07"}
+    assert first["SocialSupplierTookOver"]["data"]["rule_set_id"] == "energy-pre-2022-07"
+    assert "PrepaymentActivationRequested" not in first  # no prepayment at a takeover before the change
+    debts = [(e["day"], e["data"]["rule_set_id"]) for e in typed if e["type"] == "DebtUpdated"]
+    assert debts == [(15, "energy-pre-2022-07"), (20, "energy-pre-2022-07"), (31, "energy-2022-07"),
+                     (35, "energy-2022-07")]
+    refusals = [e for e in events if "status" in e]
+    assert [(r["day"], r["status"]) for r in refusals] == [(20, 409), (31, 409)]
+    assert "35.00%" in refusals[0]["detail"] and "50%" in refusals[0]["detail"]
+    assert "automatisch" in refusals[1]["detail"] and "150.00" in refusals[1]["detail"]
+    restored = [e for e in typed if e["type"] == "MinimalSupplyRestored"]
+    assert len(restored) == 1 and restored[0]["day"] == 35
+    assert restored[0]["data"] == {"total_debt": "149.50", "on": str(start + timedelta(days=35)),
+                                   "threshold": "150.00", "rule_set_id": "energy-2022-07", "on_request": False}

@@ -62,9 +62,12 @@ def _parse_amount(value: str, what: str) -> Decimal:
 
 @rules_app.command("energy")
 def rules_energy(
-    on: Annotated[str, typer.Option(help="Date of the notice of default (YYYY-MM-DD).")],
+    on: Annotated[str, typer.Option(help="Date of the fact (YYYY-MM-DD): a notice of default, a takeover, an "
+                                         "invoice's due date, a debt report, the day credit is granted.")],
 ) -> None:
-    """Print the energy rule set in force on a date, with the emergency credit and the seasonal windows, as JSON."""
+    """Print the energy rule set in force on a date, with the emergency credit and the seasonal windows, as JSON.
+
+    Each effect of a case applies the rule set in force on the day of its own fact (domain.md §2)."""
     settings = get_settings()
     day = parse_date(on, "--on")
 

@@ -65,6 +65,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "prepayment_request": ("ocmw", "POST", "/v1/energy/cases/{case}/prepayment-requests"),
     "lac_request": ("ocmw", "POST", "/v1/energy/cases/{case}/lac-requests"),
     "lac_advice": ("ocmw", "POST", "/v1/energy/cases/{case}/lac-advice"),
+    "minimal_supply_restore_request": ("ocmw", "POST", "/v1/energy/cases/{case}/minimal-supply/restore-request"),
     "winter_support": ("ocmw", "POST", "/v1/energy/cases/{case}/winter-support"),
     "winter_support_decision": ("ocmw", "POST", "/v1/energy/cases/{case}/winter-support/decision"),
     "close_energy_case": ("ocmw", "POST", "/v1/energy/cases/{case}/close"),
@@ -86,8 +87,8 @@ class Step(BaseModel):
     do: Literal[
         "open_fbu_case", "draft_agreement", "sign", "refuse", "record_repayment", "declare_stable_housing",
         "close_case", "decide_claim", "resubmit_claim", "open_energy_case", "supplier_event", "prepayment_request",
-        "lac_request", "lac_advice", "winter_support", "winter_support_decision", "close_energy_case",
-        "netbeheerder_callback", "extend_winter_ban",
+        "lac_request", "lac_advice", "minimal_supply_restore_request", "winter_support", "winter_support_decision",
+        "close_energy_case", "netbeheerder_callback", "extend_winter_ban",
     ]
     body: dict[str, Any] = Field(default_factory=dict)
     case: str = Field("case", description="Name of the case this step acts on (set by open_fbu_case).")

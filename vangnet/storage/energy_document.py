@@ -1,5 +1,8 @@
 """The energy case document: phase, invoices, debt, credit, LAC, winter support, folded from the case's events.
 
+Besides the notice's rule set (``rule_set_id``) it shows the rule sets applied per effect that later steps depend
+on: each invoice's (its due date's: the gas prepayment term) and the latest debt report's (the restore rule).
+
 ``fold`` is a pure function of the events in log order, so a rebuild reproduces the stored document exactly; ``view``
 adds the deadlines as seen on the day of reading, with the same function the workflow's timers use. The connection
 point (EAN) is not in the log: ``view`` takes it from the case registry.
@@ -81,17 +84,21 @@ def _apply(doc: EnergyCaseDocument, body: EventData) -> None:
         doc.emergency_credit, doc.emergency_credit_index_set = body.amount, body.index_set
         doc.emergency_credit_note = index_not_set_note(body.on.year) if body.index_set is False else None
     elif isinstance(body, InvoiceIssued):
-        doc.invoices.append(GasInvoice(invoice_id=body.invoice_id, due_on=body.due_on, amount=body.amount))
+        doc.invoices.append(GasInvoice(invoice_id=body.invoice_id, due_on=body.due_on, amount=body.amount,
+                                       rule_set_id=body.rule_set_id,
+                                       prepayment_after_unpaid_days=body.prepayment_after_unpaid_days))
     elif isinstance(body, InvoicePaid):
         for invoice in doc.invoices:
             if invoice.invoice_id == body.invoice_id:
                 invoice.paid = True
     elif isinstance(body, DebtUpdated):
-        doc.total_debt = body.total_debt
+        doc.total_debt, doc.debt_reported_on, doc.debt_rule_set_id = body.total_debt, body.on, body.rule_set_id
+        if doc.minimal_supply == "off" and doc.debt_at_switch_off is None:
+            doc.debt_at_switch_off = body.total_debt
     elif isinstance(body, MinimalSupplyActivated):
         doc.minimal_supply = "minimal"
     elif isinstance(body, MinimalSupplySwitchedOff):
-        doc.minimal_supply = "off"
+        doc.minimal_supply, doc.debt_at_switch_off = "off", doc.total_debt
     elif isinstance(body, MinimalSupplyRestored):
         doc.minimal_supply = "normal"
     elif isinstance(body, Disconnected):
