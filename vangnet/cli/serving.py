@@ -16,7 +16,7 @@ import uvicorn
 from api.app import create_app
 from simulators.netbeheerder import app as netbeheerder_sim
 from simulators.payments import app as payments_sim
-from vangnet.cli.common import guarded, setup, with_db
+from vangnet.cli.common import guarded, run_client_command, setup, with_db
 from vangnet.security.tokens import jwks, load_or_create_key
 from vangnet.stack.embedded import require_free_port
 from vangnet.stack.runtime import api_context_factory, check_database, database_url
@@ -111,7 +111,7 @@ def worker() -> None:
         await check_database(url)
         await run_worker(settings, url)
 
-    guarded(lambda: _run_until_stopped(run))
+    run_client_command(lambda: _run_until_stopped(run))  # it holds a Temporal client: no interpreter teardown
 
 
 @commands.command()
@@ -126,7 +126,7 @@ def api() -> None:
                                  writes_per_minute=settings.api_writes_per_minute)
         _serve_http(application, settings.api_host, settings.api_port)
 
-    guarded(run)
+    run_client_command(run)  # it holds a Temporal client: no interpreter teardown
 
 
 @commands.command("sim-payments")
