@@ -4,13 +4,22 @@ A NUL in a reason, note or policy field used to pass validation and fail deep do
 for a step that becomes a domain event, an ``append_events`` activity retrying forever behind a request that never
 answers. Input models derive from ``NoNul`` so such text is refused up front with a 422 that names the field; the
 API's middleware refuses a NUL in the URL (path parameters, query) the same way.
+
+Text is stripped of surrounding whitespace (``str_strip_whitespace``), but a field's ``maxLength`` counts the text
+as sent: 200 spaces and a name do not fit a 200-character field just because the spaces would be stripped. That is
+what the JSON schema says (``maxLength`` applies to the string in the request), so ``NoNul`` checks it before
+stripping, from the model's own schema. ``minLength`` counts what is left after stripping; the schema says so with a
+pattern (``no_nul_in_schema``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 NUL = "\x00"
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
@@ -51,10 +60,40 @@ def no_nul_in_schema(schema: dict[str, Any]) -> None:
         mark(prop)
 
 
+def too_long(value: Any, node: dict[str, Any], loc: tuple[str | int, ...] = ()) -> Iterator[InitErrorDetails]:
+    """The strings in ``value`` longer than the ``maxLength`` their schema ``node`` gives, counted as sent (before
+    stripping); nested models (``$ref``) check their own fields."""
+    if isinstance(value, str) and node.get("type") == "string" and len(value) > node.get("maxLength", len(value)):
+        yield InitErrorDetails(type="string_too_long", loc=loc, input=value, ctx={"max_length": node["maxLength"]})
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        for i, item in enumerate(value):
+            yield from too_long(item, node["items"], (*loc, i))
+    for option in node.get("anyOf", []):
+        yield from too_long(value, option, loc)
+
+
+@cache
+def _field_schemas(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """Field name as sent (its alias) -> its node in the model's JSON schema, the contract the request is held to."""
+    properties: dict[str, dict[str, Any]] = model.model_json_schema()["properties"]
+    return properties
+
+
 class NoNul(BaseModel):
-    """Base of the models that accept text from outside: every field is checked by ``without_nul``."""
+    """Base of the models that accept text from outside: every field is checked by ``without_nul``, and its text
+    against its ``maxLength`` as sent."""
 
     model_config = ConfigDict(json_schema_extra=no_nul_in_schema, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _max_length_as_sent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors = [e for key, node in _field_schemas(cls).items() if isinstance(key, str) and key in data
+                      for e in too_long(data[key], node, (key,))]
+            if errors:  # pydantic places these under the model's own location, with its usual message
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
 
     @field_validator("*", mode="after")
     @classmethod

@@ -10,10 +10,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import asyncpg
 from pydantic import ConfigDict, Field, model_validator
 
+from schemas.common import RuleBetweenFields
 from schemas.text import NoNul
 
 FBU_CLAIM = "ocmw-to-wonen-vlaanderen:fbu-claim"
@@ -35,12 +37,14 @@ class PolicyIn(NoNul):
     valid_from: date
     valid_until: date | None = None
 
+    RULES_BETWEEN_FIELDS: ClassVar[tuple[str, ...]] = ("`valid_until`, when given, is not before `valid_from`.",)
+
     @model_validator(mode="after")
     def _check(self) -> PolicyIn:
         if self.flow not in FLOWS:
             raise ValueError(f"Unknown flow; known flows: {', '.join(FLOWS)}.")
         if self.valid_until is not None and self.valid_until < self.valid_from:
-            raise ValueError("valid_until lies before valid_from.")
+            raise RuleBetweenFields("valid_until lies before valid_from.")
         return self
 
 
