@@ -53,6 +53,7 @@ class ErrorCode(StrEnum):
     DATE_IN_FUTURE = "date_in_future"
     UNKNOWN_NETBEHEERDER = "unknown_netbeheerder"
     NO_DOCUMENT = "no_document"
+    POLICY_NOT_IN_FORCE = "policy_not_in_force"
     MINIMAL_SUPPLY_RESTORE_AUTOMATIC = "minimal_supply_restore_automatic"
     BODY_TOO_LARGE = "body_too_large"
     RATE_LIMITED = "rate_limited"
@@ -72,8 +73,8 @@ class CodeInfo:
 
 C = ErrorCode
 CODES: dict[ErrorCode, CodeInfo] = {
-    C.INVALID_INPUT: CodeInfo(422, "Invalid input", "The request does not satisfy the contract (a field, a parameter, "
-                              "a NUL character in the URL, or a rule between fields); `errors` names each field."),
+    C.INVALID_INPUT: CodeInfo(422, "Invalid input", "The request does not satisfy the schema (a field, a parameter, "
+                              "a NUL character in the URL); `errors` names each field."),
     C.INCONSISTENT_FIELDS: CodeInfo(422, "Fields do not fit together", "Each field satisfies the schema, but "
                                     "together they break a rule no schema can state: a repayment plan's instalments "
                                     "in date order with distinct dates, a sharing policy's `valid_until` not before "
@@ -110,6 +111,9 @@ CODES: dict[ErrorCode, CodeInfo] = {
     C.DATE_IN_FUTURE: CodeInfo(409, "Date in the future", "The date lies after today (Brussels)."),
     C.UNKNOWN_NETBEHEERDER: CodeInfo(409, "Unknown netbeheerder", "Vangnet is not configured for this netbeheerder."),
     C.NO_DOCUMENT: CodeInfo(409, "Document not available", "The case has not reached the state the document needs."),
+    C.POLICY_NOT_IN_FORCE: CodeInfo(409, "Policy not in force", "The data-sharing policy exists but is not in "
+                                    "force today (it has ended, ends today, or starts later); only a policy in "
+                                    "force can be ended."),
     C.MINIMAL_SUPPLY_RESTORE_AUTOMATIC: CodeInfo(
         409, "Minimal supply comes back by itself", "Under the rule set in force on the day of the latest debt "
         "report (from 2022-07-01) minimal supply is switched back on automatically once the total debt is below the "

@@ -9,7 +9,8 @@ Text is stripped of surrounding whitespace (``str_strip_whitespace``), but a fie
 as sent: 200 spaces and a name do not fit a 200-character field just because the spaces would be stripped. That is
 what the JSON schema says (``maxLength`` applies to the string in the request), so ``NoNul`` checks it before
 stripping, from the model's own schema. ``minLength`` counts what is left after stripping; the schema says so with a
-pattern (``no_nul_in_schema``).
+pattern (``no_nul_in_schema``). Likewise a JSON number where the schema wants a date string is refused, not read as
+a Unix timestamp (``0`` would be 1970-01-01).
 """
 
 from __future__ import annotations
@@ -60,16 +61,25 @@ def no_nul_in_schema(schema: dict[str, Any]) -> None:
         mark(prop)
 
 
-def too_long(value: Any, node: dict[str, Any], loc: tuple[str | int, ...] = ()) -> Iterator[InitErrorDetails]:
-    """The strings in ``value`` longer than the ``maxLength`` their schema ``node`` gives, counted as sent (before
-    stripping); nested models (``$ref``) check their own fields."""
+DATE_FORMATS = ("date", "date-time")
+
+
+def not_as_sent(value: Any, node: dict[str, Any], loc: tuple[str | int, ...] = ()) -> Iterator[InitErrorDetails]:
+    """Where ``value`` as sent breaks its schema ``node`` although pydantic would take it after converting: text
+    longer than ``maxLength`` before stripping, and a JSON number where the schema wants a date string (pydantic
+    reads it as a Unix timestamp). Nested models (``$ref``) check their own fields."""
     if isinstance(value, str) and node.get("type") == "string" and len(value) > node.get("maxLength", len(value)):
         yield InitErrorDetails(type="string_too_long", loc=loc, input=value, ctx={"max_length": node["maxLength"]})
+    options = node.get("anyOf", [node])
+    dates = [o for o in options if o.get("format") in DATE_FORMATS]
+    if (isinstance(value, int | float) and not isinstance(value, bool) and dates
+            and all(o in dates or o.get("type") == "null" for o in options)):
+        yield InitErrorDetails(type="string_type", loc=loc, input=value)
     if isinstance(value, list) and isinstance(node.get("items"), dict):
         for i, item in enumerate(value):
-            yield from too_long(item, node["items"], (*loc, i))
+            yield from not_as_sent(item, node["items"], (*loc, i))
     for option in node.get("anyOf", []):
-        yield from too_long(value, option, loc)
+        yield from not_as_sent(value, {k: v for k, v in option.items() if k != "format"}, loc)
 
 
 @cache
@@ -80,17 +90,17 @@ def _field_schemas(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
 
 
 class NoNul(BaseModel):
-    """Base of the models that accept text from outside: every field is checked by ``without_nul``, and its text
-    against its ``maxLength`` as sent."""
+    """Base of the models that accept text from outside: every field is checked by ``without_nul``, and as sent
+    against its schema where pydantic's conversions would be laxer (``not_as_sent``)."""
 
     model_config = ConfigDict(json_schema_extra=no_nul_in_schema, str_strip_whitespace=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _max_length_as_sent(cls, data: Any) -> Any:
+    def _as_sent(cls, data: Any) -> Any:
         if isinstance(data, dict):
             errors = [e for key, node in _field_schemas(cls).items() if isinstance(key, str) and key in data
-                      for e in too_long(data[key], node, (key,))]
+                      for e in not_as_sent(data[key], node, (key,))]
             if errors:  # pydantic places these under the model's own location, with its usual message
                 raise ValidationError.from_exception_data(cls.__name__, errors)
         return data

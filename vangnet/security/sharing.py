@@ -85,6 +85,10 @@ async def end_policy(pool: asyncpg.Pool | asyncpg.Connection, policy_id: str, on
     return done.endswith(" 1")
 
 
+async def policy_exists(pool: asyncpg.Pool | asyncpg.Connection, policy_id: str) -> bool:
+    return bool(await pool.fetchval("SELECT count(*) FROM sharing_policies WHERE policy_id = $1", policy_id))
+
+
 async def check(pool: asyncpg.Pool | asyncpg.Connection, flow: str, from_org: str, to_org: str, on: date,
                 case_id: str | None = None) -> Decision:
     row = await pool.fetchrow(
