@@ -9,8 +9,8 @@ Text is stripped of surrounding whitespace (``str_strip_whitespace``), but a fie
 as sent: 200 spaces and a name do not fit a 200-character field just because the spaces would be stripped. That is
 what the JSON schema says (``maxLength`` applies to the string in the request), so ``NoNul`` checks it before
 stripping, from the model's own schema. ``minLength`` counts what is left after stripping; the schema says so with a
-pattern (``no_nul_in_schema``). Likewise a JSON number where the schema wants a date string is refused, not read as
-a Unix timestamp (``0`` would be 1970-01-01).
+pattern (``no_nul_in_schema``). Likewise a JSON value of another type than the schema says is refused, not converted
+(pydantic's lax mode would read ``0`` as ``false`` or as the date 1970-01-01, and ``"5"`` as ``5``).
 """
 
 from __future__ import annotations
@@ -61,25 +61,41 @@ def no_nul_in_schema(schema: dict[str, Any]) -> None:
         mark(prop)
 
 
-DATE_FORMATS = ("date", "date-time")
+#: JSON type -> pydantic's error type for a value that is not of it.
+TYPE_ERRORS = {"boolean": "bool_type", "integer": "int_type", "number": "float_type", "string": "string_type",
+               "array": "list_type", "object": "dict_type", "null": "none_required"}
+
+
+def json_types(value: Any) -> set[str]:
+    """The JSON Schema types ``value`` (parsed JSON) is an instance of; empty for a value JSON cannot hold."""
+    if value is None:
+        return {"null"}
+    if isinstance(value, bool):
+        return {"boolean"}
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return {"integer", "number"}
+    kinds = {float: "number", str: "string", list: "array", dict: "object"}
+    return {kind for base, kind in kinds.items() if isinstance(value, base)}
 
 
 def not_as_sent(value: Any, node: dict[str, Any], loc: tuple[str | int, ...] = ()) -> Iterator[InitErrorDetails]:
-    """Where ``value`` as sent breaks its schema ``node`` although pydantic would take it after converting: text
-    longer than ``maxLength`` before stripping, and a JSON number where the schema wants a date string (pydantic
-    reads it as a Unix timestamp). Nested models (``$ref``) check their own fields."""
+    """Where ``value`` as sent breaks its schema ``node`` although pydantic would take it after converting it: a
+    JSON value of another type than the schema says (``0`` for a boolean or a date, ``"5"`` for an integer), and
+    text longer than ``maxLength`` before stripping. Nested models (``$ref``) check their own fields."""
+    options = node.get("anyOf", [node])
+    wanted = [o.get("type") for o in options]
+    sent = json_types(value)
+    if sent and all(isinstance(t, str) for t in wanted) and not sent & set(wanted):
+        yield InitErrorDetails(type=TYPE_ERRORS[wanted[0]], loc=loc, input=value)
+        return
     if isinstance(value, str) and node.get("type") == "string" and len(value) > node.get("maxLength", len(value)):
         yield InitErrorDetails(type="string_too_long", loc=loc, input=value, ctx={"max_length": node["maxLength"]})
-    options = node.get("anyOf", [node])
-    dates = [o for o in options if o.get("format") in DATE_FORMATS]
-    if (isinstance(value, int | float) and not isinstance(value, bool) and dates
-            and all(o in dates or o.get("type") == "null" for o in options)):
-        yield InitErrorDetails(type="string_type", loc=loc, input=value)
     if isinstance(value, list) and isinstance(node.get("items"), dict):
         for i, item in enumerate(value):
             yield from not_as_sent(item, node["items"], (*loc, i))
     for option in node.get("anyOf", []):
-        yield from not_as_sent(value, {k: v for k, v in option.items() if k != "format"}, loc)
+        if option.get("type") in sent:  # the option the value is meant for (a null is not a too-long string)
+            yield from not_as_sent(value, option, loc)
 
 
 @cache

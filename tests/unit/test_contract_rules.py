@@ -48,8 +48,15 @@ def test_max_length_counts_the_spaces_sent_and_min_length_what_is_left() -> None
     assert [(e["loc"], e["type"]) for e in too_short.value.errors()] == [(("purpose",), "string_too_short")]
 
 
-def test_a_number_is_not_a_date() -> None:
-    """Pydantic would read 0 as the Unix timestamp 1970-01-01; the schema says a date is a string."""
+def test_a_json_value_of_another_type_is_refused_not_converted() -> None:
+    """Pydantic's lax mode would read 0 as the Unix timestamp 1970-01-01 or as false; the schema says a date is a
+    string and a flag a boolean."""
+    with pytest.raises(ValidationError) as flag:
+        PolicyIn(**_policy(requires_consent=0))
+    assert [(e["loc"], e["type"]) for e in flag.value.errors()] == [(("requires_consent",), "bool_type")]
+    with pytest.raises(ValidationError) as purpose:
+        ConsentIn.model_validate({"purpose": "fbu-claim", "given": True, "note": 5})
+    assert [(e["loc"], e["type"]) for e in purpose.value.errors()] == [(("note",), "string_type")]
     for changes in ({"valid_from": 0}, {"valid_until": 86400}, {"valid_from": 1.5}):
         with pytest.raises(ValidationError) as refused:
             PolicyIn(**_policy(**changes))
