@@ -404,6 +404,25 @@ async def test_no_operation_answers_5xx_to_any_caller(fuzz_stack: Stack, tmp_pat
         "`vangnet token --role ROLE --org ORG` against a dev stack)\n\n" + "\n\n".join(failures))
 
 
+def test_a_schema_valid_request_refused_as_invalid_input_fails_the_run() -> None:
+    """The 422 allowed on operations with a documented rule is allowed with that rule's code only."""
+    rules = {"POST /v1/admin/sharing-policies": {"inconsistent_fields"}}
+
+    def seen(code: str, mode: str = "positive", label: str = "POST /v1/admin/sharing-policies") -> RunResult:
+        method, path = label.split(" ", 1)
+        result = RunResult(caller="admin", returncode=0, output="", seconds=0.0)
+        content = base64.b64encode(json.dumps({"code": code}).encode()).decode()
+        check_rule_refusal(result, rules, {"value": {"id": "x", "method": method, "path": path,
+                                                     "meta": {"generation": {"mode": mode}}}},
+                           {"status_code": 422, "content": {"$base64": content}})
+        return result
+
+    assert seen("inconsistent_fields").rule_refusals == Counter({"inconsistent_fields": 1})
+    assert seen("invalid_input").wrong_refusals and seen("undecodable_payload").wrong_refusals
+    assert not seen("invalid_input", mode="negative").wrong_refusals  # a schema-invalid request may get it
+    assert not seen("invalid_input", label="PUT /v1/fbu/cases/{case_id}/agreement").wrong_refusals  # st's own check
+
+
 async def test_healthz_is_degraded_only_by_the_test_server(fuzz_stack: Stack) -> None:
     """The fuzzing accepts 503 from /healthz; here is why that hides nothing: on this stack, for every caller, the
     only probe that fails is the worker's (DescribeTaskQueue, which the time-skipping test server lacks)."""
