@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from api.context import ApiContext, get_context, require
 from api.openapi import problem_codes
 from api.problems import ErrorCode, Refusal
-from schemas.text import NoNul
+from schemas.text import AsSent
 from vangnet.security import sharing
 from vangnet.security.sharing import Policy, PolicyIn
 from vangnet.security.tokens import Principal
@@ -45,7 +45,7 @@ async def end(policy_id: str, _: Admin, ctx: Ctx) -> list[Policy]:
     return await sharing.list_policies(ctx.pool)
 
 
-class ConsentIn(NoNul):
+class ConsentIn(AsSent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     purpose: str = Field(min_length=3, max_length=100, examples=["fbu-claim"])

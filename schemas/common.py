@@ -10,12 +10,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.text import NoNul
+from schemas.text import AsSent
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1, examples=["0.45"])]
 
 
-class Strict(NoNul):
+class Strict(AsSent):
     """Base of the API bodies: unknown fields refused, text stripped, no NUL characters."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

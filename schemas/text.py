@@ -7,10 +7,11 @@ API's middleware refuses a NUL in the URL (path parameters, query) the same way.
 
 Text is stripped of surrounding whitespace (``str_strip_whitespace``), but a field's ``maxLength`` counts the text
 as sent: 200 spaces and a name do not fit a 200-character field just because the spaces would be stripped. That is
-what the JSON schema says (``maxLength`` applies to the string in the request), so ``NoNul`` checks it before
-stripping, from the model's own schema. ``minLength`` counts what is left after stripping; the schema says so with a
-pattern (``no_nul_in_schema``). Likewise a JSON value of another type than the schema says is refused, not converted
-(pydantic's lax mode would read ``0`` as ``false`` or as the date 1970-01-01, and ``"5"`` as ``5``).
+what the JSON schema says (``maxLength`` applies to the string in the request), so ``AsSent`` (the base of request
+bodies) checks it before stripping, from the model's own schema. ``minLength`` counts what is left after
+stripping; the schema says so with a pattern (``no_nul_in_schema``). Likewise a JSON value of another type than the
+schema says is refused, not converted (pydantic's lax mode would read ``0`` as ``false`` or as the date 1970-01-01,
+and ``"5"`` as ``5``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
 NUL = "\x00"
@@ -106,22 +107,31 @@ def _field_schemas(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
 
 
 class NoNul(BaseModel):
-    """Base of the models that accept text from outside: every field is checked by ``without_nul``, and as sent
-    against its schema where pydantic's conversions would be laxer (``not_as_sent``)."""
+    """Base of the models that accept text from outside: every field is checked by ``without_nul``."""
 
     model_config = ConfigDict(json_schema_extra=no_nul_in_schema, str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _as_sent(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            errors = [e for key, node in _field_schemas(cls).items() if isinstance(key, str) and key in data
-                      for e in not_as_sent(data[key], node, (key,))]
-            if errors:  # pydantic places these under the model's own location, with its usual message
-                raise ValidationError.from_exception_data(cls.__name__, errors)
-        return data
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         return without_nul(value)
+
+
+class AsSent(NoNul):
+    """Base of the API's request bodies: also checked as sent against their own schema (``not_as_sent``), so the
+    OpenAPI document is exactly as strict as the validation.
+
+    Only in Python mode, the mode FastAPI validates parsed bodies in; JSON-mode validation (a Temporal payload, a
+    raw netbeheerder callback) is left as it was. Not for models with ``strict`` parts validated in JSON mode: any
+    ``before`` validator hands them Python values, and a strict date then refuses its ISO string (the callback
+    models stay ``NoNul``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_sent(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.mode == "python" and isinstance(data, dict):
+            errors = [e for key, node in _field_schemas(cls).items() if isinstance(key, str) and key in data
+                      for e in not_as_sent(data[key], node, (key,))]
+            if errors:  # pydantic places these under the model's own location, with its usual message
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data

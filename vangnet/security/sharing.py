@@ -16,14 +16,14 @@ import asyncpg
 from pydantic import ConfigDict, Field, model_validator
 
 from schemas.common import RuleBetweenFields
-from schemas.text import NoNul
+from schemas.text import AsSent
 
 FBU_CLAIM = "ocmw-to-wonen-vlaanderen:fbu-claim"
 PAYMENT_SIGNAL = "netbeheerder-to-ocmw:payment-signal"
 FLOWS = (FBU_CLAIM, PAYMENT_SIGNAL)
 
 
-class PolicyIn(NoNul):
+class PolicyIn(AsSent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     flow: str = Field(examples=[FBU_CLAIM], json_schema_extra={"enum": list(FLOWS)})
