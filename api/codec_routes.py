@@ -10,6 +10,10 @@ for administrators only and every decode is in the access log. Two ways in:
 
 Point the UI at it with ``--ui-codec-endpoint http://HOST:PORT/codec`` (``vangnet dev`` does) and tick
 "Include cross-origin credentials" in the UI's codec settings.
+
+The body is what the UI sends, ``Payloads`` in protobuf JSON: ``{"payloads": [{"metadata": {name: base64},
+"data": base64}]}``. The OpenAPI document says so exactly (``CodecPayloads``), so a client knows what is accepted;
+a payload that claims this codec's encryption but does not decrypt is refused as ``undecodable_payload``.
 """
 
 from __future__ import annotations
@@ -17,17 +21,19 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from google.protobuf.json_format import MessageToDict, ParseDict
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payload, Payloads
 
 from api import problems
 from api.context import ApiContext, _bearer, authenticate, get_context
-from api.problems import ErrorCode
+from api.openapi import problem_codes
+from api.problems import ErrorCode, Refusal
 from vangnet.security import access_log
 from vangnet.security.tokens import Principal, Role, TokenError
 
@@ -54,13 +60,31 @@ def codec_admin(request: Request, creds: Bearer, ctx: Ctx) -> Principal:
 Admin = Annotated[Principal, Depends(codec_admin)]
 
 
-async def _apply(request: Request, ctx: ApiContext, decode: bool) -> dict[str, Any]:
-    try:
-        payloads = ParseDict(await request.json(), Payloads()).payloads
-    except (ValueError, ParseError, TypeError, AttributeError) as exc:
-        # the message names the field, never the payload content
-        raise HTTPException(422, "The body must be Payloads as protobuf JSON: {\"payloads\": [{\"metadata\": "
-                                 "{...}, \"data\": \"base64\"}]}.") from exc
+#: Standard base64 with its padding, as protobuf JSON writes bytes (and the Temporal UI sends them).
+BASE64 = r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+Base64 = Annotated[str, Field(pattern=BASE64, examples=["YmluYXJ5L2VuY3J5cHRlZA=="])]
+
+
+class CodecPayload(BaseModel):
+    """One Temporal ``Payload`` in protobuf JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metadata: dict[str, Base64] = Field(default_factory=dict, description="Metadata values, base64 (`encoding`, "
+                                        "`encryption-key-id`, …).")
+    data: Base64 = Field("", description="The payload's bytes, base64.")
+
+
+class CodecPayloads(BaseModel):
+    """Temporal ``Payloads`` in protobuf JSON, as the Temporal UI's remote codec client sends and expects them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payloads: list[CodecPayload] = Field(default_factory=list, max_length=1000)
+
+
+async def _apply(body: CodecPayloads, ctx: ApiContext, decode: bool) -> CodecPayloads:
+    payloads = ParseDict(body.model_dump(), Payloads()).payloads  # the schema admits only what parses
     codec = ctx.client.data_converter.payload_codec
     if codec is None:
         result: list[Payload] = list(payloads)
@@ -68,15 +92,19 @@ async def _apply(request: Request, ctx: ApiContext, decode: bool) -> dict[str, A
         try:
             result = await (codec.decode(payloads) if decode else codec.encode(payloads))
         except Exception as exc:  # a payload of another key, or not ours at all
-            raise HTTPException(422, f"The payloads cannot be {'decoded' if decode else 'encoded'}: "
-                                     f"{type(exc).__name__}.") from exc
-    return MessageToDict(Payloads(payloads=result))
+            raise Refusal(ErrorCode.UNDECODABLE_PAYLOAD, f"The payloads cannot be {'decoded' if decode else 'encoded'}"
+                                                         f": {type(exc).__name__}.") from exc
+    return CodecPayloads.model_validate(MessageToDict(Payloads(payloads=result)))
 
 
-@router.post("/decode", summary="Decrypt payloads (administrators; bearer token or the UI login)")
-async def decode(request: Request, who: Admin, ctx: Ctx) -> dict[str, Any]:
-    result = await _apply(request, ctx, decode=True)
-    if result.get("payloads"):
+CODEC_CODES = problem_codes(ErrorCode.UNDECODABLE_PAYLOAD)
+
+
+@router.post("/decode", summary="Decrypt payloads (administrators; bearer token or the UI login)",
+             openapi_extra=CODEC_CODES)
+async def decode(body: CodecPayloads, request: Request, who: Admin, ctx: Ctx) -> CodecPayloads:
+    result = await _apply(body, ctx, decode=True)
+    if result.payloads:
         # The UI does not say which workflow the payloads come from; the namespace is what it tells.
         namespace = request.headers.get("x-namespace", ctx.client.namespace)[:100]
         await access_log.record(ctx.pool, who, "-", f"temporal-payloads:{namespace}", ["temporal-payloads"],
@@ -84,9 +112,10 @@ async def decode(request: Request, who: Admin, ctx: Ctx) -> dict[str, Any]:
     return result
 
 
-@router.post("/encode", summary="Encrypt payloads (administrators; bearer token or the UI login)")
-async def encode(request: Request, _: Admin, ctx: Ctx) -> dict[str, Any]:
-    return await _apply(request, ctx, decode=False)
+@router.post("/encode", summary="Encrypt payloads (administrators; bearer token or the UI login)",
+             openapi_extra=CODEC_CODES)
+async def encode(body: CodecPayloads, _: Admin, ctx: Ctx) -> CodecPayloads:
+    return await _apply(body, ctx, decode=False)
 
 
 # ---- signing in from a browser ------------------------------------------------------------------------------

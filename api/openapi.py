@@ -7,6 +7,10 @@ derived here rather than written on each route: a bearer-token dependency answer
 a body 413, a write under the rate limit 429, the run-time context 503, and any request 422 (a NUL in the URL).
 What only the handler knows it declares with ``openapi_extra=problem_codes(...)``. Every error response is a
 ``$ref`` to a shared response of its status; ``x-error-codes`` on the operation lists the codes it can answer.
+
+A body model with a rule between its fields that no schema can state (``RULES_BETWEEN_FIELDS``, see
+``schemas.common.RuleBetweenFields``) gives its operation the ``inconsistent_fields`` code and the rule in its
+description, so the document says what else is refused and how.
 """
 
 from __future__ import annotations
@@ -59,9 +63,17 @@ def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependencies(dep)
 
 
+def rules_between_fields(route: APIRoute) -> list[str]:
+    """The rules between fields of the route's body model(s), in words (``RULES_BETWEEN_FIELDS``)."""
+    return [rule for param in route.dependant.body_params
+            for rule in getattr(param.field_info.annotation, "RULES_BETWEEN_FIELDS", ())]
+
+
 def derived_codes(route: APIRoute, method: str, operation: dict[str, Any]) -> set[ErrorCode]:
     """What the layers around the handler answer for this route (see the module docstring)."""
     codes = {C.INVALID_INPUT}
+    if rules_between_fields(route):
+        codes.add(C.INCONSISTENT_FIELDS)
     if operation.get("security"):
         codes |= {C.UNAUTHENTICATED, C.FORBIDDEN}
     if "{" in route.path_format:
@@ -107,6 +119,10 @@ def _document_errors(app: FastAPI, doc: dict[str, Any]) -> None:
                 if str(status) not in own:
                     responses[str(status)] = {"$ref": f"#/components/responses/{RESPONSE_NAMES[status]}"}
             operation[EXTENSION] = sorted(c.value for c in codes)
+            if rules := rules_between_fields(route):
+                operation["description"] = (operation.get("description", "") + "\n\nRefused with 422 "
+                                            "`inconsistent_fields` (rules no schema can state):\n\n"
+                                            + "\n".join(f"- {rule}" for rule in rules)).strip()
 
 
 def _link(doc: dict[str, Any]) -> None:

@@ -24,6 +24,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from schemas.common import RuleBetweenFields
+
 log = structlog.get_logger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
@@ -32,6 +34,8 @@ TYPE_PREFIX = "urn:vangnet:problem:"
 
 class ErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
+    INCONSISTENT_FIELDS = "inconsistent_fields"
+    UNDECODABLE_PAYLOAD = "undecodable_payload"
     MALFORMED_BODY = "malformed_body"
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
@@ -49,6 +53,7 @@ class ErrorCode(StrEnum):
     DATE_IN_FUTURE = "date_in_future"
     UNKNOWN_NETBEHEERDER = "unknown_netbeheerder"
     NO_DOCUMENT = "no_document"
+    POLICY_NOT_IN_FORCE = "policy_not_in_force"
     MINIMAL_SUPPLY_RESTORE_AUTOMATIC = "minimal_supply_restore_automatic"
     BODY_TOO_LARGE = "body_too_large"
     RATE_LIMITED = "rate_limited"
@@ -68,8 +73,17 @@ class CodeInfo:
 
 C = ErrorCode
 CODES: dict[ErrorCode, CodeInfo] = {
-    C.INVALID_INPUT: CodeInfo(422, "Invalid input", "The request does not satisfy the contract (a field, a parameter, "
-                              "a NUL character in the URL, or a rule between fields); `errors` names each field."),
+    C.INVALID_INPUT: CodeInfo(422, "Invalid input", "The request does not satisfy the schema (a field, a parameter, "
+                              "a NUL character in the URL); `errors` names each field."),
+    C.INCONSISTENT_FIELDS: CodeInfo(422, "Fields do not fit together", "Each field satisfies the schema, but "
+                                    "together they break a rule no schema can state: a repayment plan's instalments "
+                                    "in date order with distinct dates, a sharing policy's `valid_until` not before "
+                                    "its `valid_from`, a report period's `from` not after its `to` and not longer "
+                                    "than one report covers; `detail` says which. Operations list it in "
+                                    "`x-error-codes` only where such a rule applies."),
+    C.UNDECODABLE_PAYLOAD: CodeInfo(422, "Payload cannot be decoded", "Codec only: a payload is marked as "
+                                    "encrypted by Vangnet but does not decrypt (another key, or altered); nothing "
+                                    "is decoded."),
     C.MALFORMED_BODY: CodeInfo(400, "Malformed body", "The body is not JSON (or not the form the operation takes)."),
     C.UNAUTHENTICATED: CodeInfo(401, "Not authenticated", "No bearer token, or one that is invalid or expired (for "
                                 "netbeheerder callbacks: a missing, forged or stale signature)."),
@@ -97,6 +111,9 @@ CODES: dict[ErrorCode, CodeInfo] = {
     C.DATE_IN_FUTURE: CodeInfo(409, "Date in the future", "The date lies after today (Brussels)."),
     C.UNKNOWN_NETBEHEERDER: CodeInfo(409, "Unknown netbeheerder", "Vangnet is not configured for this netbeheerder."),
     C.NO_DOCUMENT: CodeInfo(409, "Document not available", "The case has not reached the state the document needs."),
+    C.POLICY_NOT_IN_FORCE: CodeInfo(409, "Policy not in force", "The data-sharing policy exists but is not in "
+                                    "force today (it has ended, ends today, or starts later); only a policy in "
+                                    "force can be ended."),
     C.MINIMAL_SUPPLY_RESTORE_AUTOMATIC: CodeInfo(
         409, "Minimal supply comes back by itself", "Under the rule set in force on the day of the latest debt "
         "report (from 2022-07-01) minimal supply is switched back on automatically once the total debt is below the "
@@ -170,9 +187,11 @@ def field_errors(errors: list[Any]) -> list[dict[str, str]]:
 
 async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = field_errors(list(exc.errors()))
+    errors = list(exc.errors())
+    problems = field_errors(errors)
     summary = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
-    return response(C.INVALID_INPUT, summary, errors=problems)
+    between = bool(errors) and all(isinstance(e.get("ctx", {}).get("error"), RuleBetweenFields) for e in errors)
+    return response(C.INCONSISTENT_FIELDS if between else C.INVALID_INPUT, summary, errors=problems)
 
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:

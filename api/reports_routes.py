@@ -11,8 +11,11 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import Field
 
 from api.context import ApiContext, get_context, require
+from api.openapi import problem_codes
+from api.problems import ErrorCode, Refusal
 from schemas.reports import EnergyReport, FbuReport
 from vangnet.security.tokens import Principal
 from vangnet.services import reports
@@ -20,8 +23,13 @@ from vangnet.services import reports
 router = APIRouter(prefix="/v1/reports", tags=["Reports"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
 Reader = Annotated[Principal, Depends(require("ocmw-coordinator", "auditor"))]
-From = Annotated[date | None, Query(alias="from", description="First day of the period (inclusive).")]
-To = Annotated[date | None, Query(description="Last day of the period (inclusive).")]
+BOUNDS = f"Between {reports.EARLIEST} and {reports.LATEST}."
+#: A day a period may name; the schema says the bounds (a pattern: JSON Schema has no minimum for a date).
+Day = Annotated[date, Field(json_schema_extra={"pattern": reports.century_pattern(reports.EARLIEST, reports.LATEST)})]
+From = Annotated[Day | None, Query(alias="from", description=f"First day of the period (inclusive). {BOUNDS}")]
+To = Annotated[Day | None, Query(description=f"Last day of the period (inclusive). {BOUNDS} "
+                                  f"Not before `from`; the period covers at most {reports.MAX_PERIOD_DAYS} days "
+                                  "(`inconsistent_fields`).")]
 OcmwFilter = Annotated[str | None, Query(
     pattern=r"^ocmw-[1-9][0-9]{4}$", examples=["ocmw-44021"],
     description="Auditor: one OCMW only. A coordinator always gets its own organisation (from its token).")]
@@ -36,14 +44,18 @@ def scope(principal: Principal, ctx: ApiContext, ocmw: str | None, start: date |
         ocmw, min_cell = principal.org, None
     else:
         min_cell = ctx.settings.report_min_cell
-    problem = reports.period_problem(start, end)
+    problem = reports.date_problem(start, end)
     if problem is not None:
         raise HTTPException(422, problem)
+    problem = reports.period_problem(start, end)
+    if problem is not None:
+        raise Refusal(ErrorCode.INCONSISTENT_FIELDS, problem)
     return reports.Scope(ocmw_id=ocmw, start=start, end=end), min_cell
 
 
 @router.get("/fbu", response_model=FbuReport,
-            summary="FBU aggregates: cases by status and month, claims by status, payouts per rule set and kind")
+            summary="FBU aggregates: cases by status and month, claims by status, payouts per rule set and kind",
+            openapi_extra=problem_codes(ErrorCode.INCONSISTENT_FIELDS))
 async def fbu(principal: Reader, ctx: Ctx, from_: From = None, to: To = None, ocmw: OcmwFilter = None
               ) -> FbuReport:
     where, min_cell = scope(principal, ctx, ocmw, from_, to)
@@ -51,7 +63,8 @@ async def fbu(principal: Reader, ctx: Ctx, from_: From = None, to: To = None, oc
 
 
 @router.get("/energy", response_model=EnergyReport,
-            summary="Energy aggregates: cases by phase and energy, outreach signals received")
+            summary="Energy aggregates: cases by phase and energy, outreach signals received",
+            openapi_extra=problem_codes(ErrorCode.INCONSISTENT_FIELDS))
 async def energy(principal: Reader, ctx: Ctx, from_: From = None, to: To = None, ocmw: OcmwFilter = None
                  ) -> EnergyReport:
     where, min_cell = scope(principal, ctx, ocmw, from_, to)

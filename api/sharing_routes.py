@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.context import ApiContext, get_context, require
-from schemas.text import NoNul
+from api.openapi import problem_codes
+from api.problems import ErrorCode, Refusal
+from schemas.text import AsSent
 from vangnet.security import sharing
 from vangnet.security.sharing import Policy, PolicyIn
 from vangnet.security.tokens import Principal
@@ -31,14 +33,19 @@ async def add(body: PolicyIn, who: Admin, ctx: Ctx) -> Policy:
 
 
 @router.post("/admin/sharing-policies/{policy_id}/end", response_model=list[Policy],
-             summary="End a policy today (it is kept, with its end date)")
+             summary="End a policy today (it is kept, with its end date)",
+             openapi_extra=problem_codes(ErrorCode.POLICY_NOT_IN_FORCE))
 async def end(policy_id: str, _: Admin, ctx: Ctx) -> list[Policy]:
-    if not await sharing.end_policy(ctx.pool, policy_id, await ctx.today()):
-        raise HTTPException(404, "No such policy in force.")
+    today = await ctx.today()
+    if not await sharing.end_policy(ctx.pool, policy_id, today):
+        if not await sharing.policy_exists(ctx.pool, policy_id):
+            raise HTTPException(404, "No such policy.")
+        raise Refusal(ErrorCode.POLICY_NOT_IN_FORCE, f"The policy is not in force on {today} (it has ended, ends "
+                                                     "today or starts later); only a policy in force can be ended.")
     return await sharing.list_policies(ctx.pool)
 
 
-class ConsentIn(NoNul):
+class ConsentIn(AsSent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     purpose: str = Field(min_length=3, max_length=100, examples=["fbu-claim"])

@@ -1,5 +1,6 @@
 """Types every procedure shares (FBU, energy, retention), defined once: the strict base of API bodies, what a step
-answers, a deadline, the frozen base of rule books, a fraction, and the "no rule for that date" error."""
+answers, a deadline, the frozen base of rule books, a fraction, the "no rule for that date" error and the refusal
+of a rule between fields."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.text import NoNul
+from schemas.text import AsSent
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1, examples=["0.45"])]
 
 
-class Strict(NoNul):
+class Strict(AsSent):
     """Base of the API bodies: unknown fields refused, text stripped, no NUL characters."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -43,3 +44,9 @@ class Frozen(BaseModel):
 
 class NoRuleSetError(ValueError):
     """No rule set covers the date: the book does not say what applied then."""
+
+
+class RuleBetweenFields(ValueError):
+    """Each field is valid, but together they break a rule no JSON schema can state (instalments in date order, a
+    period that ends after it starts). Raised by a model validator, it is answered as its own documented refusal
+    (``inconsistent_fields``), not as a request that breaks the schema."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import Deadline, Strict
+from schemas.common import Deadline, RuleBetweenFields, Strict
 from schemas.fbu_rules import FbuRuleSet
 from schemas.identifiers import Iban, NationalNumber, NisCode
 from schemas.money import Euro, PositiveEuro
@@ -82,11 +82,14 @@ class DraftAgreement(Strict):
     landlord_payment: Euro = Field(description="What the OCMW pays the landlord at once; the plan covers the rest.")
     plan: list[PlanItem] = Field(min_length=1, max_length=120)
 
+    RULES_BETWEEN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "The instalments of `plan` have distinct due dates, in order (each `due_on` after the one before).",)
+
     @model_validator(mode="after")
     def _dates_ascending(self) -> DraftAgreement:
         dates = [item.due_on for item in self.plan]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
-            raise ValueError("The instalments of the repayment plan must have distinct due dates, in order.")
+            raise RuleBetweenFields("The instalments of the repayment plan must have distinct due dates, in order.")
         return self
 
     @property

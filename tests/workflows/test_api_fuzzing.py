@@ -3,10 +3,14 @@
 Schemathesis (the ``st run`` CLI, as an asyncio subprocess so the API keeps serving in this event loop) generates
 valid and invalid requests for every operation of ``/openapi.json``, once per caller: each role with a token,
 and no token at all, in all four phases (examples, coverage, fuzzing, and stateful along the document's links)
-with ``--checks all``: no 5xx, every status and content type documented, every answer valid against its schema,
-schema-valid requests accepted (or refused with a documented business status: 401/403/404/409), schema-invalid
-ones refused, the ``Allow`` header of a 405 as documented. Formats whose check digits no pattern can express
-(``iban``, ``be-national-number``, ``ean18``) get valid values from ``tests/workflows/fuzz_formats.py``.
+with ``--checks all``, none excluded: no 5xx, every status and content type documented, every answer valid against
+its schema, schema-valid requests accepted (or refused with a documented business status: 401/403/404/409), schema-
+invalid ones refused, the ``Allow`` header of a 405 as documented. The schema is as strict as the validators; what
+no schema can state (a rule between fields, a payload that does not decrypt) is a documented 422 with its own code
+(``RULES_422``), accepted for a schema-valid request only on the operations that list that code, and only with it:
+the test reads each such answer's code from the NDJSON report (``check_rule_refusal``). Formats whose check digits
+no pattern can express (``iban``, ``be-national-number``, ``ean18``) get valid values from
+``tests/workflows/fuzz_formats.py``.
 
 The stack is this module's own: its own time-skipping server and database, because the fuzzing opens cases and
 starts workflows that must not load the shared session stack. Path parameters are drawn half of the time from
@@ -27,6 +31,7 @@ configuration, reports and schemathesis' example database live in a temporary di
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -45,6 +50,7 @@ import httpx
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from api.problems import CODES, ErrorCode
 from tests.conftest import Stack, eventually, make_stack, time_skipping_server
 from tests.energy_helpers import EnergyDriver
 from tests.energy_helpers import open_body as energy_open_body
@@ -147,7 +153,23 @@ BODY_FIELDS = {
 }
 
 
-def config_toml(known: Known) -> str:
+#: 422 refusals that are documented business rules, not breaches of the schema: rules between fields that no schema
+#: can state (``inconsistent_fields``), a payload that claims Vangnet's encryption but does not decrypt
+#: (``undecodable_payload``). Every other 422 (``invalid_input``) means the request broke the schema.
+RULES_422 = frozenset(c.value for c, info in CODES.items() if info.status == 422 and c is not ErrorCode.INVALID_INPUT)
+#: schemathesis' default statuses for a schema-valid request (4.32), to which an operation documenting one of
+#: RULES_422 adds 422; test_no_operation_answers_5xx_to_any_caller then checks each such 422 carries one of them.
+POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+
+
+def rule_operations(schema: dict[str, Any]) -> dict[str, set[str]]:
+    """"METHOD /path" -> the RULES_422 codes the operation documents (``x-error-codes``), for those that have any."""
+    found = {f"{method.upper()} {path}": set(RULES_422 & set(op.get("x-error-codes", [])))
+             for path, ops in schema["paths"].items() for method, op in ops.items()}
+    return {label: codes for label, codes in found.items() if codes}
+
+
+def config_toml(known: Known, rules: dict[str, set[str]]) -> str:
     dictionaries = {"known": known.ids, "ean": known.eans, **BODY_VALUES}
     lines = ["[generation]", 'database = "none"', ""]
     for name, values in dictionaries.items():
@@ -165,7 +187,15 @@ def config_toml(known: Known) -> str:
         "[[operations]]",
         'include-path = "/healthz"',
         'checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]',
+        "",
+        "# A schema-valid request may still break a documented rule the schema cannot state (RULES_422): 422 is",
+        "# accepted for it on the operations that document such a rule, and nowhere else.",
     ]
+    for label in sorted(rules):
+        method, path = label.split(" ", 1)
+        lines += ["[[operations]]", f"include-path = {json.dumps(path)}", f'include-method = "{method}"',
+                  f"checks.positive_data_acceptance.expected-statuses = {json.dumps([*POSITIVE_STATUSES, '422'])}",
+                  ""]
     return "\n".join(lines) + "\n"
 
 
@@ -179,6 +209,8 @@ class RunResult:
     statuses: Counter[int] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)  # unexpected 5xx: operation, request, answer
     healthz_503: int = 0  # expected on this stack, see config_toml
+    rule_refusals: Counter[str] = field(default_factory=Counter)  # 422 to a schema-valid request, by code
+    wrong_refusals: list[str] = field(default_factory=list)  # ... with a code its operation does not document
 
     @property
     def requests(self) -> int:
@@ -191,8 +223,32 @@ class RunResult:
         return found.group(0) if found else self.output[-20000:]
 
 
-def read_report(result: RunResult, path: Path) -> None:
-    """Operations tested, response statuses and 5xx answers from schemathesis' NDJSON event stream."""
+def problem_code(response: dict[str, Any]) -> str | None:
+    """The ``code`` of a problem answer as schemathesis recorded it (base64), or None."""
+    content = (response.get("content") or {}).get("$base64")
+    try:
+        return str(json.loads(base64.b64decode(content))["code"]) if content else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def check_rule_refusal(result: RunResult, rules: dict[str, set[str]], case: dict[str, Any],
+                       response: dict[str, Any]) -> None:
+    """A 422 to a schema-valid request is allowed (config_toml) only with a rule code its operation documents."""
+    value = case.get("value", {})
+    if response.get("status_code") != 422 or value.get("meta", {}).get("generation", {}).get("mode") != "positive":
+        return
+    label = f"{value.get('method', '').upper()} {value.get('path', '')}"
+    code = problem_code(response)
+    if label in rules and code in rules[label]:
+        result.rule_refusals[str(code)] += 1
+    elif label in rules:  # elsewhere schemathesis' own check fails the run
+        result.wrong_refusals.append(f"{label}: a schema-valid request refused with 422 {code} ({value.get('id')})")
+
+
+def read_report(result: RunResult, path: Path, rules: dict[str, set[str]]) -> None:
+    """Operations tested, response statuses, 5xx answers and the codes of 422 answers to schema-valid requests
+    from schemathesis' NDJSON event stream."""
     if not path.exists():
         return
     for line in path.read_text().splitlines():
@@ -202,7 +258,9 @@ def read_report(result: RunResult, path: Path) -> None:
                 label = body.get("label") or body.get("recorder", {}).get("label")
                 if label:
                     result.operations.add(label)
-                for interaction in body.get("recorder", {}).get("interactions", {}).values():
+                cases = body.get("recorder", {}).get("cases", {})
+                for case_id, interaction in body.get("recorder", {}).get("interactions", {}).items():
+                    check_rule_refusal(result, rules, cases.get(case_id, {}), interaction.get("response") or {})
                     response = interaction.get("response") or {}
                     status = response.get("status_code")
                     if status is None:
@@ -216,20 +274,18 @@ def read_report(result: RunResult, path: Path) -> None:
                             f"{label}: {request.get('method')} {request.get('uri')} -> {status}")
 
 
-async def run_caller(stack: Stack, caller: str, known: Known, workdir: Path) -> RunResult:
+async def run_caller(stack: Stack, caller: str, known: Known, rules: dict[str, set[str]], workdir: Path
+                     ) -> RunResult:
     who = CALLERS[caller]
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "schemathesis.toml"
-    config.write_text(config_toml(known))
+    config.write_text(config_toml(known, rules))
     report = workdir / "events.ndjson"
     args = [
         "--config-file", str(config), "run", f"{stack.url}/openapi.json",
+        # Every check, positive_data_acceptance and negative_data_rejection included (issue #12): the only allowance
+        # is the documented 422 of RULES_422 on the operations that list it (config_toml, check_rule_refusal).
         "--checks", "all",
-        # Not yet enforced (issue #12 stays open for them): rules the schema cannot state (a plan's instalments in
-        # order, a policy's validity ending after it starts, report dates 2000-2099, the codec's raw bodies) are
-        # still refused with 422/409 although the schema allows them (positive_data_acceptance, 7 cases), and text
-        # that is too long only before stripping is accepted (negative_data_rejection, 2 cases).
-        "--exclude-checks", "positive_data_acceptance,negative_data_rejection",
         "--phases", "examples,coverage,fuzzing,stateful",
         "--max-examples", str(MAX_EXAMPLES),
         "--seed", str(SEED),
@@ -261,7 +317,7 @@ async def run_caller(stack: Stack, caller: str, known: Known, workdir: Path) -> 
     result = RunResult(caller=caller, returncode=process.returncode or 0, output=out.decode(errors="replace"),
                        seconds=time.monotonic() - started)
     (workdir / "output.txt").write_text(result.output)
-    read_report(result, report)
+    read_report(result, report, rules)
     return result
 
 
@@ -305,12 +361,13 @@ async def test_no_operation_answers_5xx_to_any_caller(fuzz_stack: Stack, tmp_pat
     async with httpx.AsyncClient() as http:
         schema = (await http.get(f"{fuzz_stack.url}/openapi.json")).json()
     operations = expected_operations(schema)
+    rules = rule_operations(schema)
     workdir = Path(os.environ.get("VANGNET_FUZZ_DIR") or tmp_path)
     gate = asyncio.Semaphore(PARALLEL)
 
     async def run(caller: str) -> RunResult:
         async with gate:
-            return await run_caller(fuzz_stack, caller, known, workdir / caller)
+            return await run_caller(fuzz_stack, caller, known, rules, workdir / caller)
 
     results = await asyncio.gather(*(run(caller) for caller in CALLERS))
 
@@ -319,6 +376,9 @@ async def test_no_operation_answers_5xx_to_any_caller(fuzz_stack: Stack, tmp_pat
     for r in results:
         print(f"  {r.caller:17} {len(r.operations):3} operations {r.requests:6} requests "
               f"{len(r.server_errors):3} 5xx {r.seconds:5.1f} s  {dict(sorted(r.statuses.items()))}")
+    refusals = sum((r.rule_refusals for r in results), Counter[str]())
+    print(f"  schema-valid requests refused by a documented rule (422): {dict(sorted(refusals.items()))} on "
+          f"{sorted(rules)}")
     print(f"  {len(operations)} operations x {len(results)} callers, {sum(r.requests for r in results)} requests, "
           f"{sum(len(r.server_errors) for r in results)} 5xx (+{sum(r.healthz_503 for r in results)} expected 503 "
           f"of /healthz), {time.monotonic() - started:.1f} s")
@@ -330,17 +390,37 @@ async def test_no_operation_answers_5xx_to_any_caller(fuzz_stack: Stack, tmp_pat
                 + "\n".join(f"  {i}: {why}" for i, why in sorted(broken.items()))] if broken else []
     for r in results:
         missing = operations - r.operations
-        if r.returncode != 0 or r.server_errors or missing:
+        if r.returncode != 0 or r.server_errors or missing or r.wrong_refusals:
             who = CALLERS[r.caller]
             token = "no token" if who is None else f"role {who[0]}" + (f", org {who[1]}" if who[1] else "")
             failures.append(
                 f"==== caller {r.caller} ({token}): "
                 f"exit status {r.returncode}"
                 + (f"; operations not exercised: {sorted(missing)}" if missing else "")
-                + "".join(f"\n  5xx: {e}" for e in r.server_errors[:20]) + "\n" + r.report())
+                + "".join(f"\n  5xx: {e}" for e in r.server_errors[:20])
+                + "".join(f"\n  undocumented 422: {e}" for e in r.wrong_refusals[:20]) + "\n" + r.report())
     assert not failures, (
         f"Reproduce with VANGNET_FUZZ_SEED={SEED} (the curl commands show the token as [Filtered]: use "
         "`vangnet token --role ROLE --org ORG` against a dev stack)\n\n" + "\n\n".join(failures))
+
+
+def test_a_schema_valid_request_refused_as_invalid_input_fails_the_run() -> None:
+    """The 422 allowed on operations with a documented rule is allowed with that rule's code only."""
+    rules = {"POST /v1/admin/sharing-policies": {"inconsistent_fields"}}
+
+    def seen(code: str, mode: str = "positive", label: str = "POST /v1/admin/sharing-policies") -> RunResult:
+        method, path = label.split(" ", 1)
+        result = RunResult(caller="admin", returncode=0, output="", seconds=0.0)
+        content = base64.b64encode(json.dumps({"code": code}).encode()).decode()
+        check_rule_refusal(result, rules, {"value": {"id": "x", "method": method, "path": path,
+                                                     "meta": {"generation": {"mode": mode}}}},
+                           {"status_code": 422, "content": {"$base64": content}})
+        return result
+
+    assert seen("inconsistent_fields").rule_refusals == Counter({"inconsistent_fields": 1})
+    assert seen("invalid_input").wrong_refusals and seen("undecodable_payload").wrong_refusals
+    assert not seen("invalid_input", mode="negative").wrong_refusals  # a schema-invalid request may get it
+    assert not seen("invalid_input", label="PUT /v1/fbu/cases/{case_id}/agreement").wrong_refusals  # st's own check
 
 
 async def test_healthz_is_degraded_only_by_the_test_server(fuzz_stack: Stack) -> None:

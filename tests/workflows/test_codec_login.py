@@ -96,11 +96,16 @@ async def test_only_an_administrator_can_sign_in(stack: Stack) -> None:
 
 
 async def test_a_malformed_body_is_a_clear_422(stack: Stack) -> None:
+    """The body is described in the OpenAPI document (CodecPayloads): what breaks it is invalid input, naming the
+    field; a well-formed payload that claims Vangnet's encryption but does not decrypt has its own code."""
     admin = stack.token("admin")
-    for body in ({"payloads": "nope"}, {"payloads": [{"data": 5}]}, [1, 2], {"unknown": 1}):
+    for body, field in (({"payloads": "nope"}, "payloads"), ({"payloads": [{"data": 5}]}, "payloads.0.data"),
+                        ([1, 2], ""), ({"unknown": 1}, "unknown"), ({"payloads": [{"data": "not base64!"}]},
+                                                                    "payloads.0.data"),
+                        ({"payloads": [{"data": None}]}, "payloads.0.data")):
         r = await stack.api.post("/codec/decode", json=body, headers=admin)
-        assert r.status_code == 422, (body, r.status_code, r.text)
-        assert "Payloads as protobuf JSON" in r.json()["detail"]
+        assert r.status_code == 422 and r.json()["code"] == "invalid_input", (body, r.status_code, r.text)
+        assert field in [e["field"] for e in r.json()["errors"]], (body, r.text)
     r = await stack.api.post("/codec/decode", content=b"{not json",
                              headers={**admin, "Content-Type": "application/json"})
     assert r.status_code == 422
@@ -109,3 +114,4 @@ async def test_a_malformed_body_is_a_clear_422(stack: Stack) -> None:
                             "data": base64.b64encode(b"x" * 40).decode()}]}
     r = await stack.api.post("/codec/decode", json=forged, headers=admin)
     assert r.status_code == 422 and "cannot be decoded" in r.json()["detail"]
+    assert r.json()["code"] == "undecodable_payload"

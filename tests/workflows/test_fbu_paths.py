@@ -292,6 +292,12 @@ async def test_bad_input_is_refused_with_clear_messages_and_nothing_applied(driv
     r = await api.put(f"/v1/fbu/cases/{case_id}/agreement", json=wrong, headers=h)
     assert r.status_code == 409 and r.json()["code"] == "invalid_for_case"  # well formed, does not fit the case
     assert "must equal the arrears" in r.json()["detail"]
+    # Instalments out of order: each field fits the schema, together they break a documented rule (422, its own code).
+    backwards = agreement_body(Decimal("2400.00"), Decimal("600.00"), 2, today + timedelta(10))
+    backwards["plan"].reverse()
+    r = await api.put(f"/v1/fbu/cases/{case_id}/agreement", json=backwards, headers=h)
+    assert r.status_code == 422 and r.json()["code"] == "inconsistent_fields", r.text
+    assert "distinct due dates, in order" in r.json()["detail"]
     await driver.draft(case_id, agreement_body(Decimal("2400.00"), Decimal("600.00"), 6, today + timedelta(10)))
     r = await api.post(f"/v1/fbu/cases/{case_id}/signatures",
                        json={"party": "neighbour", "evidence": "signed"}, headers=h)

@@ -37,6 +37,26 @@ async def test_policies_are_managed_by_administrators(stack: Stack) -> None:
            "agreement_ref": "none", "purpose": "curiosity", "data_categories": ["all"], "valid_from": "2026-01-01"}
     r = await stack.api.post("/v1/admin/sharing-policies", json=bad, headers=admin)
     assert r.status_code == 422 and "Unknown flow" in r.json()["detail"]
+    assert r.json()["code"] == "invalid_input"  # the schema lists the flows
+    backwards = {**bad, "flow": sharing.FBU_CLAIM, "valid_from": "2026-01-02", "valid_until": "2026-01-01"}
+    r = await stack.api.post("/v1/admin/sharing-policies", json=backwards, headers=admin)
+    assert (r.status_code, r.json()["code"]) == (422, "inconsistent_fields"), r.text
+    assert "valid_until lies before valid_from" in r.json()["detail"]
+    # maxLength counts the text as sent: surrounding spaces are stripped, but they do not make room.
+    padded = {**bad, "flow": sharing.FBU_CLAIM, "to_org": " " * 100 + "x"}
+    r = await stack.api.post("/v1/admin/sharing-policies", json=padded, headers=admin)
+    assert (r.status_code, r.json()["errors"]) == (
+        422, [{"field": "to_org", "message": "String should have at most 100 characters"}]), r.text
+    assert not await stack.pool.fetchval("SELECT count(*) FROM sharing_policies WHERE to_org = 'x'")
+    # A policy that exists but is not in force cannot be ended: 409 with its code, not the 404 of an unknown id.
+    later = {**bad, "flow": sharing.FBU_CLAIM, "to_org": "later", "valid_from": "2099-01-01"}
+    created = await stack.api.post("/v1/admin/sharing-policies", json=later, headers=admin)
+    assert created.status_code == 201, created.text
+    r = await stack.api.post(f"/v1/admin/sharing-policies/{created.json()['policy_id']}/end", headers=admin)
+    assert (r.status_code, r.json()["code"]) == (409, "policy_not_in_force"), r.text
+    r = await stack.api.post("/v1/admin/sharing-policies/pol-unknown/end", headers=admin)
+    assert (r.status_code, r.json()["code"]) == (404, "not_found"), r.text
+    await stack.pool.execute("DELETE FROM sharing_policies WHERE policy_id = $1", created.json()["policy_id"])
 
 
 async def test_claims_without_a_policy_are_withheld_and_the_reason_is_given(stack: Stack) -> None:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import asyncpg
 from pydantic import ConfigDict, Field, model_validator
 
-from schemas.text import NoNul
+from schemas.common import RuleBetweenFields
+from schemas.text import AsSent
 
 FBU_CLAIM = "ocmw-to-wonen-vlaanderen:fbu-claim"
 PAYMENT_SIGNAL = "netbeheerder-to-ocmw:payment-signal"
 FLOWS = (FBU_CLAIM, PAYMENT_SIGNAL)
 
 
-class PolicyIn(NoNul):
+class PolicyIn(AsSent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     flow: str = Field(examples=[FBU_CLAIM], json_schema_extra={"enum": list(FLOWS)})
@@ -35,12 +37,14 @@ class PolicyIn(NoNul):
     valid_from: date
     valid_until: date | None = None
 
+    RULES_BETWEEN_FIELDS: ClassVar[tuple[str, ...]] = ("`valid_until`, when given, is not before `valid_from`.",)
+
     @model_validator(mode="after")
     def _check(self) -> PolicyIn:
         if self.flow not in FLOWS:
             raise ValueError(f"Unknown flow; known flows: {', '.join(FLOWS)}.")
         if self.valid_until is not None and self.valid_until < self.valid_from:
-            raise ValueError("valid_until lies before valid_from.")
+            raise RuleBetweenFields("valid_until lies before valid_from.")
         return self
 
 
@@ -79,6 +83,10 @@ async def end_policy(pool: asyncpg.Pool | asyncpg.Connection, policy_id: str, on
         "UPDATE sharing_policies SET valid_until = $2 WHERE policy_id = $1 "
         "AND (valid_until IS NULL OR valid_until > $2) AND valid_from <= $2", policy_id, on)
     return done.endswith(" 1")
+
+
+async def policy_exists(pool: asyncpg.Pool | asyncpg.Connection, policy_id: str) -> bool:
+    return bool(await pool.fetchval("SELECT count(*) FROM sharing_policies WHERE policy_id = $1", policy_id))
 
 
 async def check(pool: asyncpg.Pool | asyncpg.Connection, flow: str, from_org: str, to_org: str, on: date,

@@ -63,11 +63,17 @@ class Scope:
         return Period.model_validate({"from": self.start, "to": self.end})
 
 
-def period_problem(start: date | None, end: date | None) -> str | None:
-    """Why this period cannot be reported on, in words for the reader; None when it can."""
+def date_problem(start: date | None, end: date | None) -> str | None:
+    """Why a date of the period cannot be reported on (outside EARLIEST..LATEST, as the schema says); None if none."""
     for name, day in (("from", start), ("to", end)):
         if day is not None and not EARLIEST <= day <= LATEST:
             return f"'{name}' ({day}) must lie between {EARLIEST} and {LATEST}."
+    return None
+
+
+def period_problem(start: date | None, end: date | None) -> str | None:
+    """Why the two dates together do not make a period one report covers (a rule between the fields, which no
+    schema can state), in words for the reader; None when they do."""
     if start is not None and end is not None:
         if start > end:
             return f"The period starts ('from' {start}) after it ends ('to' {end}): 'from' must be on or before 'to'."
@@ -75,6 +81,17 @@ def period_problem(start: date | None, end: date | None) -> str | None:
             return (f"The period from {start} to {end} spans {(end - start).days + 1} days; one report covers at most "
                     f"{MAX_PERIOD_DAYS} days (about ten years).")
     return None
+
+
+def century_pattern(earliest: date, latest: date) -> str:
+    """The pattern of an ISO date between ``earliest`` and ``latest``, for the JSON schema; the bounds must be one
+    or more whole centuries (a regular expression of arbitrary date bounds would be unreadable)."""
+    first, last = earliest.year // 100, latest.year // 100
+    if (earliest.month, earliest.day, earliest.year % 100) != (1, 1, 0) or (latest.month, latest.day,
+                                                                          latest.year % 100) != (12, 31, 99):
+        raise ValueError(f"report date bounds {earliest}..{latest} are not whole centuries")
+    centuries = "|".join(str(c) for c in range(first, last + 1))
+    return f"^({centuries})[0-9]{{2}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 # ---- small-cell protection --------------------------------------------------------------------------------
