@@ -13,8 +13,9 @@ Faults, set at start (``create_app`` arguments or ``NBSIM_*`` variables) or at r
   callback can overtake (or be overtaken by) the callbacks of later requests;
 * ``duplicate_rate`` — probability that a callback is delivered twice (same ``event_id``);
 * ``error_rate`` — probability that a request is answered 503 and not stored or performed;
-* ``drop_rate`` — probability that a callback is never delivered (no attempt; recorded as ``dropped``), the
-  simulator having given up on it; ``GET /v1/requests/{idempotency_key}`` still answers with its ``outcome``.
+* ``drop_rate`` (at runtime only) — probability that a callback is never delivered (no attempt; recorded as
+  ``dropped``), the simulator having given up on it; ``GET /v1/requests/{idempotency_key}`` still answers with
+  its ``outcome``.
 
 A request is stored once per idempotency key: a repeat is answered 200 with the stored request and acts no
 second time (a repeat with a different body is 409). A callback is redelivered on a 5xx, 408, 425 or 429 answer
