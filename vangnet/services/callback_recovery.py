@@ -7,7 +7,8 @@ after the operator's overdue delay is looked up at the netbeheerder (``GET /v1/r
 ``outcome``, once performed, goes through the same intake as a delivered callback: ``parse`` (the same data model,
 and it must name the netbeheerder asked), ``record`` (stored once by ``event_id``, routed to its case, marked
 ``source = 'recovered'``) and ``forward`` (the case ignores an event id it has seen). So a callback recovered and
-then delivered late after all, or delivered while it is being recovered, is applied once.
+then delivered late after all, or delivered while it is being recovered, is applied once. The signature check of a
+delivery does not apply: Vangnet called the netbeheerder's configured address itself (``VANGNET_NETBEHEERDER_URLS``).
 
 Run by the ``RecoverCallbacks`` workflow on a Temporal Schedule (``reconcile_schedule``); each recovery is logged,
 kept on the request's row (``recovered_event_id``) and counted on ``/metrics`` (``vangnet_callbacks_recovered``).
@@ -28,7 +29,7 @@ from temporalio.client import Client
 
 from schemas.calendar import brussels_date
 from schemas.netbeheerder import NetbeheerderRequest
-from vangnet.services.callbacks import CallbackRefused, Intake, forward, parse, record
+from vangnet.services.callbacks import MAX_CALLBACK_BYTES, CallbackRefused, Intake, forward, parse, record
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +85,10 @@ async def fetch_outcome(http: httpx.AsyncClient, base_url: str, key: str) -> byt
     if r.status_code != 200:
         raise CallbackRefused(r.status_code, f"the netbeheerder answered {r.status_code}")
     outcome = r.json().get("outcome")
-    return None if outcome is None else json.dumps(outcome).encode()
+    raw = None if outcome is None else json.dumps(outcome).encode()
+    if raw is not None and len(raw) > MAX_CALLBACK_BYTES:
+        raise CallbackRefused(413, "the outcome is larger than a callback may be")
+    return raw
 
 
 async def recover_one(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, urls: Mapping[str, str],

@@ -34,6 +34,7 @@ from workflows.energy_case import EnergyCaseWorkflow
 log = structlog.get_logger(__name__)
 
 PAYMENT_PROBLEMS = ("invoice_unpaid", "debt_updated", "invoice_issued")
+MAX_CALLBACK_BYTES = 64 * 1024  # a larger body is refused (413 at the API), whoever brings it
 CALLBACK_TYPES = frozenset(get_args(CallbackType))
 Source = Literal["delivered", "recovered"]
 
