@@ -1,23 +1,29 @@
-"""Energy activities: the rule book in force, and requests to the netbeheerder over HTTP (idempotency keys)."""
+"""Energy activities: the rule book in force, and requests to the netbeheerder over HTTP (idempotency keys), each
+recorded once accepted so that a callback that never comes can be asked for (``vangnet.services.callback_recovery``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import implements
 from schemas.energy_rules import EnergyRuleBook
 from schemas.netbeheerder import NetbeheerderRequest
 from vangnet.rulebooks.rulebook import load_energy_rule_book
+from vangnet.services.callback_recovery import record_request
 from workflows import contracts
 
 
 class EnergyActivities:
     def __init__(self, http: httpx.AsyncClient, netbeheerder_urls: dict[str, str],
-                 rules_file: Path | None = None) -> None:
+                 rules_file: Path | None = None, pool: Any = None) -> None:
         self._http = http
+        self._pool = pool
         self._urls = netbeheerder_urls
         self._rules_file = rules_file
 
@@ -39,6 +45,8 @@ class EnergyActivities:
             raise ApplicationError(f"netbeheerder unreachable: {type(exc).__name__}",
                                    type="NetbeheerderUnavailable") from exc
         if response.status_code in (200, 201, 202):
+            if self._pool is not None:  # a failure here retries the request: the same key, acted on once
+                await record_request(self._pool, request, case_id=activity.info().workflow_id or "")
             return
         if response.status_code in (400, 409, 422):
             raise ApplicationError(f"netbeheerder refused the request ({response.status_code})",

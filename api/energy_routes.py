@@ -50,7 +50,7 @@ Reader = Annotated[Principal, Depends(require("ocmw", "netbeheerder"))]
 Opener = Annotated[Principal, Depends(require("ocmw", "netbeheerder"))]
 Ocmw = Annotated[Principal, Depends(require("ocmw"))]
 CASE_NAMESPACE = uuid.UUID("0c7b7d2e-5d3c-4b8e-9a51-6a1f3f0e2b44")
-MAX_CALLBACK_BYTES = 64 * 1024
+MAX_CALLBACK_BYTES = callbacks.MAX_CALLBACK_BYTES
 
 
 class EnergyCaseCreated(BaseModel):

@@ -39,3 +39,16 @@ class ReconcileRequest(BaseModel):
 
 class ReconcileReport(BaseModel):
     ended: list[str]
+
+
+class RecoverCallbacksRequest(BaseModel):
+    """Look up at the netbeheerder the requests sent between ``lookback_hours`` and ``overdue_seconds`` ago whose
+    callback never came, and take in what it reports (``vangnet.services.callback_recovery``)."""
+
+    overdue_seconds: int = 900
+    lookback_hours: int = 336
+
+
+class RecoverCallbacksReport(BaseModel):
+    recovered: list[str]  # event ids of the callbacks taken in
+    still_missing: int

@@ -3,7 +3,7 @@ and the live case state. Personal data of the household only appears in ``OpenEn
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -208,3 +208,6 @@ class EnergyCaseInput(BaseModel):
     stream_version: int = 0
     seen_event_ids: list[str] = []
     request_seq: int = 0
+    debt_happened_at: datetime | None = None  # when the debt report applied last happened (a later-arriving
+    # older one is not applied)
+    early_payments: dict[str, date] = {}  # invoice_paid for an invoice not issued yet: its id, the day reported

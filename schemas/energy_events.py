@@ -9,7 +9,7 @@ Brussels calendar dates.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -118,6 +118,17 @@ class DebtUpdated(EventData):
     total_debt: Decimal
     on: date
     rule_set_id: str | None = None
+
+
+class DebtReportSuperseded(EventData):
+    """A debt report that happened before the one applied already, arriving late: recorded, not applied (the newer
+    debt stands)."""
+
+    TYPE = "DebtReportSuperseded"
+    total_debt: Decimal
+    on: date
+    happened_at: datetime
+    newer_report_happened_at: datetime
 
 
 class TopUpRequested(EventData):
@@ -256,6 +267,7 @@ class ReimbursementClaimed(EventData):
 ENERGY_EVENTS: tuple[type[EventData], ...] = (
     DefaultNoticeSent, NoticePeriodStarted, ContractEnded, SocialSupplierTookOver, PrepaymentActivationRequested,
     PrepaymentActivated, EmergencyCreditGranted, InvoiceIssued, InvoicePaid, InvoiceUnpaid, DebtUpdated,
+    DebtReportSuperseded,
     TopUpRequested, TopUpLoaded, MinimalSupplyActivated, MinimalSupplySwitchedOff, MinimalSupplyRestored,
     Disconnected, SupplierEventRecorded, LacRequested, LacAdviceGiven, DisconnectionDeferred, DisconnectionScheduled,
     DisconnectionDeferralMoved,

@@ -268,11 +268,13 @@ async def database_checks(dsn: str, cases: list[Case]) -> dict[str, Any]:
         callbacks = await conn.fetchval("SELECT count(*) FROM netbeheerder_callbacks")
         unforwarded = await conn.fetchval("SELECT count(*) FROM netbeheerder_callbacks WHERE forwarded_at IS NULL "
                                           "AND case_id IS NOT NULL")
+        recovered = await conn.fetchval("SELECT count(*) FROM netbeheerder_callbacks WHERE source = 'recovered'")
         live = await projections.snapshot(conn)
         await projections.rebuild(conn)
         rebuilt = await projections.snapshot(conn)
         return {"events": int(events), "streams": len(rows), "broken_streams": broken, "lost_steps": lost,
                 "registry": registry, "callbacks": int(callbacks), "unforwarded": int(unforwarded),
+                "recovered": int(recovered),
                 "projections_differ": [t for t in live if live[t] != rebuilt[t]]}
     finally:
         await conn.close()
@@ -300,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     hard_stop = started + HARD_LIMIT - 150  # room for the checks and the stop
     load_until = min(started + args.minutes * 60, hard_stop - 240)
     stack = OwnStack(writes_per_minute=100_000, keep=False, extra_env={
-        "VANGNET_DEV_RESTART_BUDGET": "50", "VANGNET_LOG_FORMAT": "console"})
+        "VANGNET_DEV_RESTART_BUDGET": "50", "VANGNET_LOG_FORMAT": "console",
+        # A callback the simulator gave up on is fetched well within STUCK_AFTER (the callback recovery).
+        "VANGNET_CALLBACK_OVERDUE_SECONDS": "30", "VANGNET_CALLBACK_RECOVERY_EVERY_SECONDS": "15"})
     ok = False
     try:
         target = stack.start()
@@ -375,7 +379,7 @@ def report(stack: OwnStack, load: Load, kills: list[tuple[float, str]], started:
         "orphan_workflows": len(orphan_ids), "broken_streams": len(db["broken_streams"]),
         "unforwarded_callbacks": db["unforwarded"], "projections_differ_from_rebuild": db["projections_differ"],
         "completed_fbu_without_two_payments": len(incomplete_paid),
-        "callbacks_the_simulator_gave_up_on": len(undelivered),
+        "callbacks_the_simulator_gave_up_on": len(undelivered), "callbacks_recovered": db["recovered"],
         "stuck_cases": len(stuck), "stuck_cases_unexplained": unexplained,
         "case_errors": [c.error for c in load.cases if c.error and not c.error.startswith(("unfinished", "stuck"))],
         "unfinished_at_hard_stop": sum(1 for c in load.cases if c.error and c.error.startswith("unfinished")),

@@ -35,25 +35,25 @@ from worker.task_failures import FailureCounter, report_forever
 from workflows.energy_case import EnergyCaseWorkflow
 from workflows.fbu_case import FbuCaseWorkflow
 from workflows.fbu_claim import FbuClaimWorkflow
-from workflows.reconcile import ReconcileOrphansWorkflow
+from workflows.reconcile import ReconcileOrphansWorkflow, RecoverCallbacksWorkflow
 from workflows.retention_sweep import RetentionSweepWorkflow
 
 log = structlog.get_logger(__name__)
 
 WORKFLOWS: Sequence[type] = (FbuCaseWorkflow, FbuClaimWorkflow, EnergyCaseWorkflow, RetentionSweepWorkflow,
-                              ReconcileOrphansWorkflow)
+                              ReconcileOrphansWorkflow, RecoverCallbacksWorkflow)
 
 
 def activities_for(client: Client | None, pool: Any, http: httpx.AsyncClient, settings: Settings) -> list[Any]:
     events = EventActivities(pool)
     fbu = FbuActivities(http, settings.payment_system_url, settings.fbu_rules_file)
-    energy = EnergyActivities(http, settings.netbeheerder_urls, settings.energy_rules_file)
+    energy = EnergyActivities(http, settings.netbeheerder_urls, settings.energy_rules_file, pool)
     retention = RetentionActivities(pool, settings.retention_rules_file)
-    reconcile = ReconcileActivities(client, pool)
+    reconcile = ReconcileActivities(client, pool, http, settings.netbeheerder_urls)
     return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.pay_claim,
             energy.load_energy_rule_book, energy.netbeheerder_request,
             retention.find_expired_personal_data, retention.erase_expired_personal_data,
-            reconcile.reconcile_orphans]
+            reconcile.reconcile_orphans, reconcile.recover_overdue_callbacks]
 
 
 def tuning(settings: Settings) -> dict[str, Any]:
@@ -105,6 +105,10 @@ async def run_worker(settings: Settings, database_url: str) -> None:
                      cron=settings.retention_cron)
         ensured = await reconcile_schedule.ensure(client, settings, settings.temporal_task_queue)
         log.info("reconcile schedule " + ensured.action, schedule_id=ensured.schedule_id)
+        ensured = await reconcile_schedule.ensure_recovery(client, settings, settings.temporal_task_queue)
+        log.info("callback recovery schedule " + ensured.action, schedule_id=ensured.schedule_id,
+                 every_seconds=settings.callback_recovery_every_seconds,
+                 overdue_seconds=settings.callback_overdue_seconds)
         forwarder = asyncio.create_task(run_forwarder(client, pool))
         failures = FailureCounter().install()
         reporter = asyncio.create_task(report_forever(failures, pool))

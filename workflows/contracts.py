@@ -18,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
         PaymentRequest,
         ReconcileReport,
         ReconcileRequest,
+        RecoverCallbacksReport,
+        RecoverCallbacksRequest,
         RuleSetQuery,
         WorkingDaysQuery,
     )
@@ -79,4 +81,10 @@ async def erase_expired_personal_data(request: EraseExpired) -> int:
 @activity.defn(name="reconcile_orphans")
 async def reconcile_orphans(request: ReconcileRequest) -> ReconcileReport:
     """End the case workflows that run without their case, recording each in its stream."""
+    raise NotImplementedError("declaration: activities.reconcile.ReconcileActivities implements it")
+
+
+@activity.defn(name="recover_overdue_callbacks")
+async def recover_overdue_callbacks(request: RecoverCallbacksRequest) -> RecoverCallbacksReport:
+    """Ask the netbeheerder for the outcome of requests whose callback is overdue and take it in once."""
     raise NotImplementedError("declaration: activities.reconcile.ReconcileActivities implements it")

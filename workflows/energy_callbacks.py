@@ -3,6 +3,10 @@
 Callbacks may come late, twice or out of order: each is applied once (event ids), a callback that implies an
 earlier step records that step first, and data the case cannot use is recorded as ``CallbackRejected`` instead of
 failing the workflow. The engine's date is the business date (a callback may be delivered late).
+
+A callback that arrives after a later one was applied (patch ``late-callbacks-in-occurrence-order``): a debt report
+that happened before the one applied is recorded (``DebtReportSuperseded``) but the newer debt stands; a payment of
+an invoice not issued yet is held and applied when the invoice arrives. Runs recorded before keep arrival order.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.energy import GasInvoice
     from schemas.energy_events import (
         CallbackRejected,
+        DebtReportSuperseded,
         DebtUpdated,
         Disconnected,
         InvoiceIssued,
@@ -30,6 +35,9 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.common import today
 from workflows.energy_procedure import EnergyCase, per_effect
+
+# A callback arriving after a later one was applied is handled as of when it happened (see the module's doc).
+LATE_CALLBACKS_IN_OCCURRENCE_ORDER = "late-callbacks-in-occurrence-order"
 
 
 def first_seen(case: EnergyCase, cb: Callback) -> bool:
@@ -73,17 +81,26 @@ async def _invoice_issued(case: EnergyCase, cb: Callback, on: date) -> None:
             rules = case.rules_for(issued.due_on)
             issued = issued.model_copy(update={"rule_set_id": rules.id,
                                                "prepayment_after_unpaid_days": rules.gas_prepayment_after_unpaid_days})
-        s.invoices.append(GasInvoice(invoice_id=issued.invoice_id, due_on=issued.due_on, amount=issued.amount,
-                                     rule_set_id=issued.rule_set_id,
-                                     prepayment_after_unpaid_days=issued.prepayment_after_unpaid_days))
+        invoice = GasInvoice(invoice_id=issued.invoice_id, due_on=issued.due_on, amount=issued.amount,
+                             rule_set_id=issued.rule_set_id,
+                             prepayment_after_unpaid_days=issued.prepayment_after_unpaid_days)
+        s.invoices.append(invoice)
         await case.emit(issued)
+        paid_on = case.early_payments.pop(issued.invoice_id, None)  # held only under the patch
+        if paid_on is not None:
+            invoice.paid = True
+            await case.emit(InvoicePaid(invoice_id=invoice.invoice_id, on=paid_on))
 
 
 async def _invoice_paid(case: EnergyCase, cb: Callback, on: date) -> None:
+    invoice_id = str(cb.data.get("invoice_id"))
     for inv in case.s.invoices:
-        if inv.invoice_id == str(cb.data.get("invoice_id")) and not inv.paid:
+        if inv.invoice_id == invoice_id and not inv.paid:
             inv.paid = True
             await case.emit(InvoicePaid(invoice_id=inv.invoice_id, on=on))
+    if all(inv.invoice_id != invoice_id for inv in case.s.invoices) and workflow.patched(
+            LATE_CALLBACKS_IN_OCCURRENCE_ORDER):
+        case.early_payments[invoice_id] = on  # paid before it was issued: applied when the invoice arrives
 
 
 async def _invoice_unpaid(case: EnergyCase, cb: Callback, on: date) -> None:
@@ -93,7 +110,13 @@ async def _invoice_unpaid(case: EnergyCase, cb: Callback, on: date) -> None:
 
 async def _debt_updated(case: EnergyCase, cb: Callback, on: date) -> None:
     s = case.s
+    newer = case.debt_happened_at
+    if newer is not None and cb.occurred_at < newer and workflow.patched(LATE_CALLBACKS_IN_OCCURRENCE_ORDER):
+        await case.emit(DebtReportSuperseded(total_debt=Decimal(str(cb.data["total_debt"])), on=on,
+                                             happened_at=cb.occurred_at, newer_report_happened_at=newer))
+        return
     debt = DebtUpdated(total_debt=Decimal(str(cb.data["total_debt"])), on=on, rule_set_id=case.rules_for(on).id)
+    case.debt_happened_at = cb.occurred_at
     s.total_debt, s.debt_reported_on, s.debt_rule_set_id = debt.total_debt, on, debt.rule_set_id
     if s.minimal_supply == "off" and s.debt_at_switch_off is None:
         s.debt_at_switch_off = debt.total_debt  # no report before the switch-off: the first after it is the base

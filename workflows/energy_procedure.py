@@ -2,7 +2,8 @@
 calendar.
 
 ``EnergyCase`` holds everything a run must hand to the next one on continue-as-new (the state, the rule book, the
-stream version, the callbacks seen and the request counter) and ``carry`` returns exactly that. Each step records
+stream version, the callbacks seen, the request counter and the out-of-order facts held: when the debt applied
+happened, payments of invoices not issued yet) and ``carry`` returns exactly that. Each step records
 its events and asks the netbeheerder to act; phase changes go through ``energy_phases``.
 
 Which rule applies: each effect applies the rule set in force on the day of the fact that triggers it
@@ -74,6 +75,8 @@ class EnergyCase:
         self.state: EnergyCaseState | None = inp.state
         self.seen: deque[str] = deque(inp.seen_event_ids, maxlen=SEEN_KEPT)
         self.request_seq = inp.request_seq
+        self.debt_happened_at = inp.debt_happened_at
+        self.early_payments = dict(inp.early_payments)
         self._on_change = on_change
 
     def carry(self) -> EnergyCaseInput:
@@ -81,6 +84,7 @@ class EnergyCase:
         return self.inp.model_copy(update={
             "state": self.s, "book": self.book, "stream_version": self.writer.version,
             "seen_event_ids": list(self.seen), "request_seq": self.request_seq,
+            "debt_happened_at": self.debt_happened_at, "early_payments": dict(self.early_payments),
         })
 
     @property

@@ -12,7 +12,10 @@ Faults, set at start (``create_app`` arguments or ``NBSIM_*`` variables) or at r
 * ``reorder_rate`` — probability that a request gets an extra random delay of up to 3 × ``delay_ms``, so its
   callback can overtake (or be overtaken by) the callbacks of later requests;
 * ``duplicate_rate`` — probability that a callback is delivered twice (same ``event_id``);
-* ``error_rate`` — probability that a request is answered 503 and not stored or performed.
+* ``error_rate`` — probability that a request is answered 503 and not stored or performed;
+* ``drop_rate`` (at runtime only) — probability that a callback is never delivered (no attempt; recorded as
+  ``dropped``), the simulator having given up on it; ``GET /v1/requests/{idempotency_key}`` still answers with
+  its ``outcome``.
 
 A request is stored once per idempotency key: a repeat is answered 200 with the stored request and acts no
 second time (a repeat with a different body is 409). A callback is redelivered on a 5xx, 408, 425 or 429 answer
@@ -31,8 +34,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -40,13 +42,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI, HTTPException, Query, Response, status
 
-from schemas.netbeheerder import (
-    CALLBACK_FOR,
-    PARAMS_FOR,
-    Callback,
-    NetbeheerderRequest,
-    signature_headers,
-)
+from schemas.netbeheerder import CALLBACK_FOR, PARAMS_FOR, Callback, NetbeheerderRequest, signature_headers
 from simulators.netbeheerder.models import (
     CallbackList,
     Delivery,
@@ -57,6 +53,7 @@ from simulators.netbeheerder.models import (
     RequestList,
     RequestView,
     SentCallback,
+    params_problem,
 )
 from simulators.netbeheerder.store import (
     IdempotencyConflictError,
@@ -75,32 +72,6 @@ MAX_ATTEMPTS = 5  # per callback copy
 BACKOFF_SECONDS = 0.1  # doubled after every failed attempt: 0.1 + 0.2 + 0.4 + 0.8 s between five attempts
 CALLBACK_TIMEOUT_SECONDS = 5.0
 RETRY_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
-
-
-# ----------------------------------------------------------------------------------------- request params
-
-
-def _params_problem(request: NetbeheerderRequest) -> str | None:
-    """Why the request's params do not fit its type, or None (a real netbeheerder refuses such a request)."""
-    params = request.params
-    for name in PARAMS_FOR[request.type]:
-        if name not in params or params[name] is None:
-            return f"{request.type} needs params.{name}"
-    if "amount" in PARAMS_FOR[request.type]:
-        amount = params["amount"]
-        try:
-            if not isinstance(amount, str) or not Decimal(amount).is_finite() or Decimal(amount) <= 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            return "params.amount must be a positive decimal string, e.g. '155.00'"
-    if request.type == "switch_minimal_supply" and not isinstance(params["on"], bool):
-        return "params.on must be true or false"
-    if request.type == "schedule_disconnection":
-        try:
-            date.fromisoformat(str(params["on_date"]))
-        except ValueError:
-            return "params.on_date must be a date, YYYY-MM-DD"
-    return None
 
 
 # ------------------------------------------------------------------------------------------------------ app
@@ -155,12 +126,19 @@ class SimulatorState:
         """Send ``cb`` to ``url`` (twice with probability ``duplicate_rate``), each copy retried on failure."""
         raw = cb.model_dump_json().encode()
         copies = 2 if self.roll(self.faults.duplicate_rate) else 1
+        # Drawn only when set, so a seeded run without it meets the same faults as before the knob existed.
+        dropped = self.faults.drop_rate > 0 and self.roll(self.faults.drop_rate)
         deliveries = []
         for copy_no in range(1, copies + 1):
-            delivery = await self._send(cb, raw, url, copy_no)
+            delivery = self._dropped(cb, url, copy_no) if dropped else await self._send(cb, raw, url, copy_no)
             self.sent.append(SentCallback(**delivery.model_dump(), callback=cb))
             deliveries.append(delivery)
         return deliveries
+
+    def _dropped(self, cb: Callback, url: str, copy_no: int) -> Delivery:
+        log.info("nbsim.fault.dropped", event_id=cb.event_id, type=cb.type, url=url, copy=copy_no)
+        return Delivery(event_id=cb.event_id, type=cb.type, url=url, copy_no=copy_no, attempts=["dropped"],
+                        status="dropped", delivered=False, sent_at=now_iso())
 
     async def _send(self, cb: Callback, raw: bytes, url: str, copy_no: int) -> Delivery:
         attempts: list[int | str] = []
@@ -197,10 +175,10 @@ class SimulatorState:
             delay += extra * 3 * delay
         await asyncio.sleep(delay)
         req = stored.request
-        await asyncio.to_thread(self.store.mark_performed, req.idempotency_key)
         cb = Callback(event_id=f"{req.idempotency_key}:done", type=CALLBACK_FOR[req.type], ean=req.ean,
                       energy=req.energy, netbeheerder=self.netbeheerder, occurred_at=datetime.now(UTC),
                       request_key=req.idempotency_key, data={k: req.params[k] for k in PARAMS_FOR[req.type]})
+        await asyncio.to_thread(self.store.mark_performed, req.idempotency_key, cb.model_dump_json())
         log.info("nbsim.performed", idempotency_key=req.idempotency_key, type=req.type, reordered=reordered)
         for delivery in await self.deliver(cb, req.callback_url):
             await asyncio.to_thread(self.store.add_delivery, req.idempotency_key, delivery.model_dump(mode="json"))
@@ -248,7 +226,7 @@ def create_app(*, secret: str, netbeheerder: str = "fluvius", delay_ms: int = 20
                          422: {"description": "Invalid request, or params that do not fit its type."},
                          503: {"description": "Simulated outage: nothing was stored or done."}})
     async def post_request(body: NetbeheerderRequest, response: Response) -> RequestAccepted | RequestView:
-        problem = _params_problem(body)
+        problem = params_problem(body)
         if problem is not None:
             raise HTTPException(422, detail=problem)
         if state.roll(state.faults.error_rate):
@@ -272,6 +250,15 @@ def create_app(*, secret: str, netbeheerder: str = "fluvius", delay_ms: int = 20
     ) -> RequestList:
         stored = await asyncio.to_thread(state.store.list_requests, only)
         return RequestList(requests=[RequestView.of(s) for s in stored], count=len(stored))
+
+    @app.get("/v1/requests/{idempotency_key}", responses={404: {"description": "No request with this key."}})
+    async def get_request(idempotency_key: str) -> RequestView:
+        """One request and what became of it; once performed, ``outcome`` is the callback that reports it (also
+        when its delivery failed), so the sender can fetch what it never received."""
+        stored = await asyncio.to_thread(state.store.get, idempotency_key)
+        if stored is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no request with this idempotency key")
+        return RequestView.of(stored)
 
     @app.post("/v1/emit")
     async def emit(body: EmitRequest) -> Callback:

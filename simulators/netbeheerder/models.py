@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.netbeheerder import (
     EAN_PATTERN,
+    PARAMS_FOR,
     Callback,
     CallbackType,
     Energy,
@@ -18,6 +22,29 @@ from simulators.netbeheerder.store import RequestStatus, StoredRequest
 MAX_DELAY_MS = 60_000
 
 
+def params_problem(request: NetbeheerderRequest) -> str | None:
+    """Why the request's params do not fit its type, or None (a real netbeheerder refuses such a request)."""
+    params = request.params
+    for name in PARAMS_FOR[request.type]:
+        if name not in params or params[name] is None:
+            return f"{request.type} needs params.{name}"
+    if "amount" in PARAMS_FOR[request.type]:
+        amount = params["amount"]
+        try:
+            if not isinstance(amount, str) or not Decimal(amount).is_finite() or Decimal(amount) <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            return "params.amount must be a positive decimal string, e.g. '155.00'"
+    if request.type == "switch_minimal_supply" and not isinstance(params["on"], bool):
+        return "params.on must be true or false"
+    if request.type == "schedule_disconnection":
+        try:
+            date.fromisoformat(str(params["on_date"]))
+        except ValueError:
+            return "params.on_date must be a date, YYYY-MM-DD"
+    return None
+
+
 class Faults(BaseModel):
     """The complete fault configuration currently in force."""
 
@@ -27,6 +54,7 @@ class Faults(BaseModel):
     duplicate_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
     reorder_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
     error_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
+    drop_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 class FaultsUpdate(BaseModel):
@@ -38,6 +66,7 @@ class FaultsUpdate(BaseModel):
     duplicate_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     reorder_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     error_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    drop_rate: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 class EmitRequest(BaseModel):
@@ -92,6 +121,7 @@ class RequestView(BaseModel):
     performed_at: str | None
     request: NetbeheerderRequest
     callbacks: list[Delivery]
+    outcome: Callback | None = Field(None, description="Once performed: the callback that reports it.")
     replayed: bool = False
 
     @classmethod
@@ -99,6 +129,7 @@ class RequestView(BaseModel):
         return cls(request_id=stored.request_id, idempotency_key=stored.idempotency_key, type=stored.request.type,
                    status=stored.status, accepted_at=stored.accepted_at, performed_at=stored.performed_at,
                    request=stored.request, callbacks=[Delivery.model_validate(d) for d in stored.deliveries],
+                   outcome=None if stored.outcome is None else Callback.model_validate_json(stored.outcome),
                    replayed=replayed)
 
 

@@ -28,10 +28,11 @@ CREATE TABLE IF NOT EXISTS requests (
     status          TEXT NOT NULL,
     accepted_at     TEXT NOT NULL,
     performed_at    TEXT,
-    deliveries      TEXT NOT NULL DEFAULT '[]'
+    deliveries      TEXT NOT NULL DEFAULT '[]',
+    outcome         TEXT
 )
 """
-_COLUMNS = "request_id, idempotency_key, body, status, accepted_at, performed_at, deliveries"
+_COLUMNS = "request_id, idempotency_key, body, status, accepted_at, performed_at, deliveries, outcome"
 
 
 def now_iso() -> str:
@@ -49,13 +50,14 @@ class StoredRequest:
     accepted_at: str
     performed_at: str | None = None
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str | None = None  # the callback that reports the request performed (JSON), delivered or not
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredRequest:
         return cls(request_id=row["request_id"], idempotency_key=row["idempotency_key"],
                    request=NetbeheerderRequest.model_validate_json(row["body"]), status=row["status"],
                    accepted_at=row["accepted_at"], performed_at=row["performed_at"],
-                   deliveries=json.loads(row["deliveries"]))
+                   deliveries=json.loads(row["deliveries"]), outcome=row["outcome"])
 
 
 class IdempotencyConflictError(Exception):
@@ -78,6 +80,9 @@ class RequestStore:
         self._conn.row_factory = sqlite3.Row
         with self._lock:
             self._conn.execute(_SCHEMA)
+            columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(requests)")}
+            if "outcome" not in columns:  # a file written before outcomes were kept
+                self._conn.execute("ALTER TABLE requests ADD COLUMN outcome TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -94,7 +99,7 @@ class RequestStore:
         with self._lock:
             try:
                 self._conn.execute(
-                    f"INSERT INTO requests ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, '[]')",  # noqa: S608 - constant
+                    f"INSERT INTO requests ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, '[]', NULL)",  # noqa: S608 - constant
                     (candidate.request_id, candidate.idempotency_key, request.model_dump_json(), candidate.status,
                      candidate.accepted_at))
                 return candidate, True
@@ -128,10 +133,12 @@ class RequestStore:
             rows = self._conn.execute(query + " ORDER BY rowid", params).fetchall()
         return [StoredRequest.from_row(row) for row in rows]
 
-    def mark_performed(self, idempotency_key: str) -> None:
+    def mark_performed(self, idempotency_key: str, outcome: str | None = None) -> None:
+        """The request was done; ``outcome`` is the callback that reports it (JSON), kept so it can be asked for."""
         with self._lock:
-            self._conn.execute("UPDATE requests SET status = 'performed', performed_at = ? "
-                               "WHERE idempotency_key = ? AND status = 'accepted'", (now_iso(), idempotency_key))
+            self._conn.execute("UPDATE requests SET status = 'performed', performed_at = ?, outcome = ? "
+                               "WHERE idempotency_key = ? AND status = 'accepted'",
+                               (now_iso(), outcome, idempotency_key))
 
     def add_delivery(self, idempotency_key: str, delivery: dict[str, Any]) -> None:
         """Append the outcome of one callback delivery to the request's record."""

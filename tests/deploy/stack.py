@@ -62,10 +62,10 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str, **extra: str) -> subprocess.Popen[bytes]:
         port = free_port()
         self.worker_ports[name] = port
-        return self.start(name, "worker", VANGNET_WORKER_METRICS_PORT=str(port))
+        return self.start(name, "worker", VANGNET_WORKER_METRICS_PORT=str(port), **extra)
 
     def log(self, name: str) -> str:
         return (self.ws.cwd / f"{name}.log").read_text(errors="replace")

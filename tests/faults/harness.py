@@ -74,9 +74,10 @@ class FaultStack(Stack):
 
 
 @contextmanager
-def fault_stack(database_url: str, sim_env: dict[str, str] | None = None) -> Iterator[FaultStack]:
+def fault_stack(database_url: str, sim_env: dict[str, str] | None = None,
+                worker_env: dict[str, str] | None = None) -> Iterator[FaultStack]:
     """Temporal (with a state file), migrations, simulators (``sim_env``: their ``PAYSIM_*``/``NBSIM_*`` fault
-    knobs), one worker (``worker-1``) and the API, healthy."""
+    knobs), one worker (``worker-1``, with ``worker_env``: ``VANGNET_*`` settings) and the API, healthy."""
     with workspace() as ws:
         ws.var.mkdir(parents=True, exist_ok=True)
         stack = FaultStack(ws, database_url)
@@ -87,7 +88,7 @@ def fault_stack(database_url: str, sim_env: dict[str, str] | None = None) -> Ite
                 assert done.returncode == 0, done.stderr
             stack.start("sim-payments", "sim-payments", **(sim_env or {}))
             stack.start("sim-netbeheerder", "sim-netbeheerder", **(sim_env or {}))
-            stack.start_worker("worker-1")
+            stack.start_worker("worker-1", **(worker_env or {}))
             stack.start("api", "api")
             stack.wait_healthy()
             yield stack

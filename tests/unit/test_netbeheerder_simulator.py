@@ -459,12 +459,13 @@ async def test_emit_refuses_invalid_callbacks(make_sim: SimFactory, receiver: Re
 async def test_faults_partial_update_and_validation(make_sim: SimFactory) -> None:
     sim = await make_sim(delay_ms=20)
     assert (await sim.get("/faults")).json() == {"delay_ms": 20, "duplicate_rate": 0.0, "reorder_rate": 0.0,
-                                                 "error_rate": 0.0}
+                                                 "error_rate": 0.0, "drop_rate": 0.0}
     r = await sim.put("/faults", json={"duplicate_rate": 0.25})
     assert r.status_code == 200
-    assert r.json() == {"delay_ms": 20, "duplicate_rate": 0.25, "reorder_rate": 0.0, "error_rate": 0.0}
-    for bad in ({"error_rate": 1.5}, {"reorder_rate": -0.1}, {"delay_ms": -1}, {"delay_ms": 600_000},
-                {"latency_ms": 5}):
+    assert r.json() == {"delay_ms": 20, "duplicate_rate": 0.25, "reorder_rate": 0.0, "error_rate": 0.0,
+                        "drop_rate": 0.0}
+    for bad in ({"error_rate": 1.5}, {"drop_rate": 1.1}, {"reorder_rate": -0.1}, {"delay_ms": -1},
+                {"delay_ms": 600_000}, {"latency_ms": 5}):
         assert (await sim.put("/faults", json=bad)).status_code == 422, bad
     assert (await sim.get("/faults")).json()["duplicate_rate"] == 0.25
 

@@ -325,10 +325,13 @@ def test_a_run_carries_everything_but_its_runtime_flags() -> None:
                                                 netbeheerder="n", municipality_nis="44021", phase="prepayment",
                                                 rule_set_id="r", notice_of_default_on=date(2026, 11, 2),
                                                 notice_period_ends_on=date(2026, 12, 17)),
-                          book=BOOK, stream_version=17, seen_event_ids=["a", "b"], request_seq=4)
+                          book=BOOK, stream_version=17, seen_event_ids=["a", "b"], request_seq=4,
+                          debt_happened_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+                          early_payments={"INV-3": date(2026, 11, 21)})
     case = EnergyCase(inp, on_change=lambda: None)
     assert case.carry() == inp
     # What the case object holds is exactly what it carries (plus the wake-up hook) ...
-    assert set(vars(case)) == {"inp", "writer", "book", "state", "seen", "request_seq", "_on_change"}
+    assert set(vars(case)) == {"inp", "writer", "book", "state", "seen", "request_seq", "debt_happened_at",
+                               "early_payments", "_on_change"}
     # ... and the workflow holds nothing else but runtime flags: a new attribute has to be placed on purpose.
     assert set(vars(EnergyCaseWorkflow(inp))) == {"_case", "_opened", "_inbox", "_steps", "_wake", "_lock"}

@@ -48,7 +48,8 @@ def sample(annotation: Any) -> Any:
         return [sample(typing.get_args(annotation)[0])]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return {name: sample(f.annotation) for name, f in annotation.model_fields.items()}
-    return {str: "x-1", int: 3, bool: True, date: date(2026, 2, 28), Decimal: Decimal("1185.50")}[annotation]
+    return {str: "x-1", int: 3, bool: True, date: date(2026, 2, 28), Decimal: Decimal("1185.50"),
+            datetime: datetime(2026, 2, 28, 9, 30, tzinfo=UTC)}[annotation]
 
 
 def build(model: type[EventData]) -> EventData:

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     reconcile_every_minutes: int = Field(10, ge=1, description="How often the reconciler's Schedule runs.")
     reconcile_grace_seconds: int = Field(300, ge=0, description="A case workflow without its case row for longer "
                                          "than this is an orphan (an opening commits within seconds).")
+    # A callback the netbeheerder never delivered is asked for: requests unanswered for longer than the overdue
+    # delay, sent within the lookback, are looked up at the netbeheerder by a Schedule that runs this often.
+    callback_overdue_seconds: int = Field(900, ge=1, description="A request whose callback has not come after "
+                                          "this long is looked up at the netbeheerder.")
+    callback_recovery_every_seconds: int = Field(300, ge=1, description="How often the callback recovery runs.")
+    callback_recovery_lookback_hours: int = Field(24 * 14, ge=1, description="Requests sent longer ago than this "
+                                                  "are no longer looked up (an operator follows them up).")
 
     # Worker tuning (defaults chosen from `make bench` on a 2-core machine, see docs/performance.md)
     worker_max_concurrent_workflow_tasks: int = Field(100, ge=1, description="Workflow tasks run at once.")

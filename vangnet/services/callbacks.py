@@ -34,7 +34,9 @@ from workflows.energy_case import EnergyCaseWorkflow
 log = structlog.get_logger(__name__)
 
 PAYMENT_PROBLEMS = ("invoice_unpaid", "debt_updated", "invoice_issued")
+MAX_CALLBACK_BYTES = 64 * 1024  # a larger body is refused (413 at the API), whoever brings it
 CALLBACK_TYPES = frozenset(get_args(CallbackType))
+Source = Literal["delivered", "recovered"]
 
 
 class CallbackRefused(Exception):
@@ -83,8 +85,9 @@ def parse(raw: bytes, sender: str) -> Callback:
     return cb
 
 
-async def record(conn: asyncpg.Connection, cb: Callback, today: date) -> Intake:
-    """Store the callback once, with the case it belongs to or the outreach signal it creates (one transaction)."""
+async def record(conn: asyncpg.Connection, cb: Callback, today: date, source: Source = "delivered") -> Intake:
+    """Store the callback once, with the case it belongs to or the outreach signal it creates (one transaction);
+    ``source`` says whether the netbeheerder delivered it or the recovery fetched it (``callback_recovery``)."""
     async with conn.transaction():
         if await conn.fetchval("SELECT 1 FROM netbeheerder_callbacks WHERE event_id = $1", cb.event_id):
             return Intake("duplicate", cb.event_id)
@@ -96,27 +99,28 @@ async def record(conn: asyncpg.Connection, cb: Callback, today: date) -> Intake:
                 raise CallbackRefused(404, "Unknown connection point: no case for this EAN and energy.")
             decision = await sharing.check(conn, sharing.PAYMENT_SIGNAL, cb.netbeheerder, ocmw_of(nis), today)
             if not decision.allowed:
-                await _store(conn, cb)
+                await _store(conn, cb, source=source)
                 return Intake("not_shared", cb.event_id, reason=decision.reason)
             signal_id = "sig-" + uuid.uuid4().hex
             await conn.execute(
                 """INSERT INTO ocmw_signals (signal_id, ocmw_id, municipality_nis, kind, energy, netbeheerder,
                                              source_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
                 signal_id, ocmw_of(nis), nis, cb.type, cb.energy, cb.netbeheerder, cb.event_id)
-        await _store(conn, cb, case_id, signal_id)
+        await _store(conn, cb, case_id, signal_id, source)
     log.info("netbeheerder callback stored", event_id=cb.event_id, type=cb.type, case_id=case_id,
-             signal_id=signal_id)
+             signal_id=signal_id, source=source)
     if signal_id is not None:
         return Intake("signal_created", cb.event_id, signal_id=signal_id)
     return Intake("accepted", cb.event_id, case_id=case_id)
 
 
 async def _store(conn: asyncpg.Connection, cb: Callback, case_id: str | None = None,
-                 signal_id: str | None = None) -> None:
+                 signal_id: str | None = None, source: Source = "delivered") -> None:
     await conn.execute(
-        """INSERT INTO netbeheerder_callbacks (event_id, netbeheerder, type, ean, energy, body, case_id, signal_id)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)""",
-        cb.event_id, cb.netbeheerder, cb.type, cb.ean, cb.energy, cb.model_dump_json(), case_id, signal_id)
+        """INSERT INTO netbeheerder_callbacks (event_id, netbeheerder, type, ean, energy, body, case_id, signal_id,
+                                               source)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)""",
+        cb.event_id, cb.netbeheerder, cb.type, cb.ean, cb.energy, cb.model_dump_json(), case_id, signal_id, source)
 
 
 async def forward(client: Client, pool: asyncpg.Pool, cb: Callback, case_id: str) -> bool:

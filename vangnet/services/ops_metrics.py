@@ -53,6 +53,8 @@ class Snapshot:
     projection_lag_events: int = 0
     projection_lag_seconds: float = 0.0
     missed_deadlines: dict[str, int] = field(default_factory=dict)
+    callbacks_recovered: int = 0
+    callbacks_still_missing: int = 0
     refreshed_at: float = 0.0
     ok: bool = False
 
@@ -90,6 +92,10 @@ async def read_snapshot(pool: Any) -> Snapshot:
         snap.projection_lag_events, snap.projection_lag_seconds = max(lag["events"], 0), lag["seconds"]
         for row in await conn.fetch(MISSED_DEADLINES_SQL):
             snap.missed_deadlines[row["kind"]] = row["n"]
+        recovery = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM netbeheerder_callbacks WHERE source = 'recovered') AS recovered, "
+            "(SELECT count(*) FROM netbeheerder_requests WHERE answered_at IS NULL AND checks > 0) AS missing")
+        snap.callbacks_recovered, snap.callbacks_still_missing = recovery["recovered"], recovery["missing"]
     snap.ok = True
     snap.refreshed_at = asyncio.get_running_loop().time()
     return snap
@@ -131,6 +137,11 @@ class DomainCollector(Collector):
         for kind, n in sorted(s.missed_deadlines.items()):
             missed.add_metric([kind], n)
         yield missed
+        yield CounterMetricFamily("vangnet_callbacks_recovered", "Netbeheerder callbacks never delivered, fetched "
+                                  "from the netbeheerder by the callback recovery", value=s.callbacks_recovered)
+        yield GaugeMetricFamily("vangnet_callbacks_still_missing", "Requests whose callback is overdue and that the "
+                                "netbeheerder could not answer yet (looked up at least once)",
+                                value=s.callbacks_still_missing)
 
 
 async def _refresh_forever(pool: Any, collector: DomainCollector, every: float) -> None:
