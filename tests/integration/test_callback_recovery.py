@@ -145,3 +145,21 @@ async def test_a_request_not_performed_yet_or_unknown_stays_overdue_with_its_pro
                               "WHERE idempotency_key = $1", key)
     assert row["answered_at"] is None and row["checks"] == 1
     assert row["last_problem"] == "the netbeheerder does not know this request"
+
+
+async def test_delivery_and_recovery_of_one_callback_at_the_same_moment_store_it_once(pool: asyncpg.Pool) -> None:
+    """Both intakes run concurrently on their own connections: one stores, the other finds it (no 500, no twin)."""
+    case, ean = "nrg-" + uuid.uuid4().hex[:8], f"5414488{uuid.uuid4().int % 10**11:011d}"
+    await pool.execute("INSERT INTO case_registry (case_id, kind, ocmw_id) VALUES ($1, 'energy', 'ocmw-44021')", case)
+    await pool.execute("INSERT INTO energy_cases VALUES ($1, $2, 'gas', 'fluvius')", case, ean)
+    event_id = f"{case}:prepayment:1:done"
+    raw = json.dumps({"event_id": event_id, "type": "prepayment_activated", "netbeheerder": "fluvius", "ean": ean,
+                      "energy": "gas", "occurred_at": datetime.now(UTC).isoformat(), "data": {}}).encode()
+    cb = parse(raw, "fluvius")
+    today = datetime.now(UTC).date()
+    for _ in range(5):  # a few rounds: the race window is small
+        await pool.execute("DELETE FROM netbeheerder_callbacks WHERE event_id = $1", event_id)
+        async with pool.acquire() as a, pool.acquire() as b:
+            outcomes = await asyncio.gather(record(a, cb, today, "delivered"), record(b, cb, today, "recovered"))
+        assert sorted(o.outcome for o in outcomes) == ["accepted", "duplicate"], outcomes
+        assert await pool.fetchval("SELECT count(*) FROM netbeheerder_callbacks WHERE event_id = $1", event_id) == 1

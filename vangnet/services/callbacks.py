@@ -37,6 +37,7 @@ PAYMENT_PROBLEMS = ("invoice_unpaid", "debt_updated", "invoice_issued")
 MAX_CALLBACK_BYTES = 64 * 1024  # a larger body is refused (413 at the API), whoever brings it
 CALLBACK_TYPES = frozenset(get_args(CallbackType))
 Source = Literal["delivered", "recovered"]
+CALLBACK_LOCK_CLASS = 7301  # with the event id's hash: one intake at a time per callback (two-key advisory locks)
 
 
 class CallbackRefused(Exception):
@@ -89,6 +90,9 @@ async def record(conn: asyncpg.Connection, cb: Callback, today: date, source: So
     """Store the callback once, with the case it belongs to or the outreach signal it creates (one transaction);
     ``source`` says whether the netbeheerder delivered it or the recovery fetched it (``callback_recovery``)."""
     async with conn.transaction():
+        # the netbeheerder's delivery and the recovery can bring the same callback at the same moment: the second
+        # waits for the first to commit, then finds its row (no unique violation, no second outreach signal)
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", CALLBACK_LOCK_CLASS, cb.event_id)
         if await conn.fetchval("SELECT 1 FROM netbeheerder_callbacks WHERE event_id = $1", cb.event_id):
             return Intake("duplicate", cb.event_id)
         case_id = await case_for_callback(conn, cb.ean, cb.energy, cb.netbeheerder)
