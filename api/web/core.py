@@ -81,7 +81,7 @@ async def attempt(step: str, call: Awaitable[Any]) -> Flash:
     try:
         result = await call
     except HTTPException as exc:
-        return ("error", i18n._("The step was not applied."), i18n._(str(exc.detail)))
+        return ("error", i18n._("The step was not applied."), i18n.refusal(str(exc.detail)))
     return ("success", i18n.term("step", step), i18n.term("status", result.status))
 
 
@@ -159,7 +159,7 @@ MESSAGES = {
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
     """A refusal in Dutch. A 404 never says whether the case exists elsewhere (ids cannot be probed)."""
     title = i18n._(MESSAGES.get(status, "Something went wrong"))
-    text = i18n._(detail) if status != 404 else i18n._("This case does not exist, or it is not yours.")
+    text = i18n.refusal(detail) if status != 404 else i18n._("This case does not exist, or it is not yours.")
     if is_htmx(request):
         return render(request, "_message.html", 200, kind="error", title=title, text=text)
     return render(request, "error.html", status, title=title, text=text, code=status)

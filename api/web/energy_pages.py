@@ -17,7 +17,7 @@ from api.updates import Update, run_update, step_name
 from api.web import forms
 from api.web.core import Page, WebRoute, attempt, is_htmx, page, posted_form
 from api.web.fbu_pages import REFUSED_OPENING, nest
-from api.web.i18n import _, term
+from api.web.i18n import refusal, term
 from api.web.timeline import layout
 from schemas.calendar import brussels_date
 from schemas.energy import (
@@ -90,7 +90,7 @@ async def new_case(request: Request) -> Response:
         except HTTPException as exc:
             if exc.status_code not in REFUSED_OPENING:
                 raise
-            errors = {"": _(str(exc.detail))}
+            errors = {"": refusal(str(exc.detail))}
         else:
             return RedirectResponse(f"/energie/{created.case_id}", status_code=303)
     return p.render("energy_new.html", 422, typed=typed, errors=errors, idem=form.get("idem") or uuid.uuid4().hex,

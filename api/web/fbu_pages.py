@@ -22,7 +22,7 @@ from api.sharing_routes import ConsentIn
 from api.updates import Update, run_update, step_name
 from api.web import forms
 from api.web.core import Page, WebRoute, attempt, is_htmx, page, posted_form
-from api.web.i18n import _, day, euro, percent, term
+from api.web.i18n import _, day, euro, percent, refusal, term
 from api.web.timeline import layout
 from schemas.calendar import add_months, brussels_date
 from schemas.common import NoRuleSetError
@@ -102,7 +102,7 @@ async def new_case(request: Request) -> Response:
         except HTTPException as exc:
             if exc.status_code not in REFUSED_OPENING:
                 raise
-            errors = {"": _(str(exc.detail))}
+            errors = {"": refusal(str(exc.detail))}
         else:
             return RedirectResponse(f"/fbu/{created.case_id}", status_code=303)
     return p.render("fbu_new.html", 422, typed=typed, errors=errors, idem=form.get("idem") or uuid.uuid4().hex)

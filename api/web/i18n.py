@@ -7,12 +7,15 @@ Message ids are English, so an English catalogue can follow by adding a file.
 from __future__ import annotations
 
 import io
+import re
+import string
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from babel.dates import format_date
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -25,13 +28,17 @@ CATALOGUE_DIR = Path(__file__).parent / "locale"
 
 
 @cache
+def catalogue(language: str = "nl") -> Catalog:
+    """The ``.po`` file of ``language``, read once per process."""
+    with (CATALOGUE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return read_po(f, locale=language)
+
+
+@cache
 def translations(language: str = "nl") -> Translations:
     """The compiled catalogue of ``language`` (cached: one compile per process)."""
-    po_file = CATALOGUE_DIR / language / "LC_MESSAGES" / "messages.po"
-    with po_file.open("rb") as f:
-        catalog = read_po(f, locale=language)
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, catalogue(language))
     buffer.seek(0)
     return Translations(buffer)
 
@@ -39,6 +46,55 @@ def translations(language: str = "nl") -> Translations:
 def _(message: str) -> str:
     """Translate one message id (for texts built in Python, e.g. validation messages)."""
     return translations().gettext(message)
+
+
+@cache
+def _refusal_templates() -> list[tuple[re.Pattern[str], str]]:
+    """The catalogue's refusal templates (message ids with ``{name}`` fields), each as a pattern over the English
+    text and its Dutch translation."""
+    found = []
+    for message in catalogue():
+        if not isinstance(message.id, str) or "{" not in message.id or not message.string:
+            continue
+        pattern = ""
+        for literal, field, _spec, _conversion in string.Formatter().parse(message.id):
+            pattern += re.escape(literal) + (f"(?P<{field}>.+?)" if field else "")
+        found.append((re.compile(pattern, re.DOTALL), str(message.string)))
+    return found
+
+
+_TERMS = {"phase": "phase", "status": "phase", "target": "phase", "party": "party", "closing_reason": "closing"}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AMOUNT = re.compile(r"-?\d+\.\d{2}")
+
+
+def _value(field: str, value: str) -> str:
+    """A value taken from an English refusal, in Dutch: a date in words, an amount the Belgian way, a coded value
+    by its term."""
+    if _ISO_DAY.fullmatch(value):
+        return day(value)
+    if _AMOUNT.fullmatch(value):
+        return euro(value)
+    kind = _TERMS.get(field.rstrip("0123456789"))
+    if kind:
+        worded = term(kind, value)
+        if worded != f"{kind}:{value}":
+            return worded if worded.isupper() else worded[0].lower() + worded[1:]  # "huurder" inside a sentence
+    return value
+
+
+def refusal(detail: str) -> str:
+    """A refusal of the API or a workflow (English, with values in it) in Dutch: a fixed text from the catalogue,
+    else the first template that matches the whole text, its values carried over; else the text as it came."""
+    fixed = _(detail)
+    if fixed != detail:
+        return fixed
+    for pattern, dutch in _refusal_templates():
+        match = pattern.fullmatch(detail)
+        if match:
+            values = {k: _value(k, v) for k, v in match.groupdict().items()}
+            return dutch.format(**values)
+    return detail
 
 
 def term(kind: str, key: str) -> str:

@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
+from api.web.core import CSRF_HEADER, csrf_for
 from tests.conftest import Stack
+from tests.fbu_helpers import Driver
 from tests.web.conftest import check_page, sign_in
 
 
@@ -85,3 +87,17 @@ async def test_keyboard_alone_signs_in_and_reaches_the_content(stack: Stack, con
             break
     await page.keyboard.press("Enter")
     await page.wait_for_url("**/werklijst")
+
+
+async def test_a_refused_step_reads_in_dutch_with_its_values(stack: Stack, context: Any) -> None:
+    """The workflow refuses in English with values in the text; the page shows the Dutch template with them."""
+    case_id, _ = await Driver(stack).in_force_case()
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    session = next(c["value"] for c in await context.cookies() if c["name"] == "vangnet_session")
+    headers = {"HX-Request": "true", CSRF_HEADER: csrf_for(session)}
+    async with httpx.AsyncClient(base_url=stack.url, cookies={"vangnet_session": session}, headers=headers) as http:
+        r = await http.post(f"/fbu/{case_id}/stap/afbetaling", data={"amount": "10,00", "paid_on": "2099-01-31"})
+    assert r.status_code == 200, r.text
+    assert "De betaaldatum 31 januari 2099 ligt in de toekomst." in r.text, r.text[:2000]
+    assert "lies in the future" not in r.text
