@@ -31,7 +31,7 @@ env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                   autoescape=select_autoescape(["html", "svg"]), extensions=["jinja2.ext.i18n"],
                   trim_blocks=True, lstrip_blocks=True)
 env.install_gettext_translations(i18n.translations(), newstyle=True)  # type: ignore[attr-defined]
-env.filters.update(euro=i18n.euro, day=i18n.day, percent=i18n.percent, month=i18n.month)
+env.filters.update(euro=i18n.euro, day=i18n.day, percent=i18n.percent, month=i18n.month, refusal=i18n.refusal)
 
 
 class SignInNeeded(Exception):

@@ -51,21 +51,25 @@ def _(message: str) -> str:
 @cache
 def _refusal_templates() -> list[tuple[re.Pattern[str], str]]:
     """The catalogue's refusal templates (message ids with ``{name}`` fields), each as a pattern over the English
-    text and its Dutch translation."""
+    text and its Dutch translation; the most specific first (the most fixed text), so "submitted from {a} to {b}"
+    is tried before "submitted from {a}"."""
     found = []
     for message in catalogue():
         if not isinstance(message.id, str) or "{" not in message.id or not message.string:
             continue
-        pattern = ""
+        pattern, fixed = "", 0
         for literal, field, _spec, _conversion in string.Formatter().parse(message.id):
             pattern += re.escape(literal) + (f"(?P<{field}>.+?)" if field else "")
-        found.append((re.compile(pattern, re.DOTALL), str(message.string)))
-    return found
+            fixed += len(literal)
+        found.append((fixed, re.compile(pattern, re.DOTALL), str(message.string)))
+    return [(pattern, dutch) for _, pattern, dutch in sorted(found, key=lambda f: -f[0])]
 
 
 _TERMS = {"phase": "phase", "status": "phase", "target": "phase", "party": "party", "closing_reason": "closing"}
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _AMOUNT = re.compile(r"-?\d+\.\d{2}")
+_NUMBER = re.compile(r"-?\d+\.\d+")
+_SENTENCE_END = re.compile(r"(?<=\.) (?=[A-Z])")
 
 
 def _value(field: str, value: str) -> str:
@@ -75,17 +79,23 @@ def _value(field: str, value: str) -> str:
         return day(value)
     if _AMOUNT.fullmatch(value):
         return euro(value)
+    if _NUMBER.fullmatch(value):
+        return value.replace(".", ",")
     kind = _TERMS.get(field.rstrip("0123456789"))
     if kind:
         worded = term(kind, value)
         if worded != f"{kind}:{value}":
             return worded if worded.isupper() else worded[0].lower() + worded[1:]  # "huurder" inside a sentence
-    return value
+    # a phrase or sentences of their own ("between 2 and 6 months of rent", the reasons of a refusal)
+    return " ".join(refusal(sentence) for sentence in _SENTENCE_END.split(value))
 
 
 def refusal(detail: str) -> str:
     """A refusal of the API or a workflow (English, with values in it) in Dutch: a fixed text from the catalogue,
-    else the first template that matches the whole text, its values carried over; else the text as it came."""
+    else the first template that matches the whole text, its values carried over (each itself translated when it is
+    a phrase of its own); else the text as it came."""
+    if not detail.strip():
+        return detail  # gettext("") is the catalogue's header
     fixed = _(detail)
     if fixed != detail:
         return fixed

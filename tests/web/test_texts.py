@@ -14,6 +14,8 @@ from babel.messages.pofile import read_po
 
 from api.web import core, forms, i18n
 from api.web.timeline import layout
+from schemas.fbu_rules import check_eligibility, provisional_note
+from vangnet.rulebooks.rulebook import load_fbu_rule_book
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "api" / "web"
@@ -137,3 +139,28 @@ def test_a_refusal_reads_in_dutch_with_its_values_the_belgian_way() -> None:
     assert i18n.refusal("The date 2026-12-01 lies in the future.") == "De datum 1 december 2026 ligt in de toekomst."
     assert i18n.refusal("The step was not applied.") == "De stap werd niet uitgevoerd."  # a fixed text
     assert i18n.refusal("Something nobody wrote a template for.") == "Something nobody wrote a template for."
+
+
+def test_every_eligibility_reason_and_the_provisional_note_read_in_dutch() -> None:
+    """Reasons from the real rule book, each kind once (social housing, SVK before 2022, arrears too early, too
+    few or too many months), and the refused opening that joins them: no English left, values carried over."""
+    book = load_fbu_rule_book()
+    by_id = {s.id: s for s in book.rule_sets}
+    covid, old = by_id["fbu-2020-covid"], by_id["fbu-2020"]
+    reasons = [
+        *check_eligibility(old, market="social", arrears_amount=Decimal("2400.00"), arrears_since=date(2021, 1, 1),
+                           monthly_rent=Decimal("800.00"), book=book).reasons,
+        *check_eligibility(old, market="svk", arrears_amount=Decimal("800.00"), arrears_since=date(2020, 3, 1),
+                           monthly_rent=Decimal("800.00"), book=book).reasons,
+        *check_eligibility(covid, market="svk", arrears_amount=Decimal("8000.00"), arrears_since=date(2020, 5, 1),
+                           monthly_rent=Decimal("800.00")).reasons,
+        provisional_note(by_id["fbu-2022"]),
+    ]
+    assert len(reasons) == 7, reasons
+    dutch = [i18n.refusal(r) for r in reasons]
+    for english, translated in zip(reasons, dutch, strict=True):
+        assert translated != english and not {"the", "rule", "arrears", "months", "submitted"} & set(
+            translated.replace(";", " ").replace(".", " ").split()), (english, translated)
+    assert "1 april 2020" in dutch[2] and "tussen 2 en 6 maanden huur" in dutch[3] and "1,00 maanden" in dutch[3]
+    joined = i18n.refusal("This case is not eligible for the fund: " + " ".join(reasons[:4]))
+    assert joined == "Dit dossier komt niet in aanmerking voor het fonds: " + " ".join(dutch[:4]), joined
