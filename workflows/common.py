@@ -25,6 +25,10 @@ A = TypeVar("A")
 # of one step in one call) and record TopUpRequested; workflows started before keep the remote activities.
 EVENTS_V2 = "events-v2-local-appends"
 
+# A step checks its validator again once it holds the case's lock (``recheck``); histories from before keep applying
+# a step that another step or a callback had overtaken.
+RECHECK_UNDER_LOCK = "steps-recheck-under-lock"
+
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                        maximum_interval=timedelta(minutes=1))
 HTTP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
@@ -35,6 +39,18 @@ HTTP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffici
 def invalid(message: str) -> ApplicationError:
     """Bad input: the API answers 422 with this message."""
     return ApplicationError(message, type="InvalidInput", non_retryable=True)
+
+
+def recheck(validator: Callable[[A], None], cmd: A) -> None:
+    """Run an update's validator again under the lock that serialises the case's steps. Validators run when an
+    update arrives; a step accepted while another one (or a callback) was being applied may no longer fit when its
+    turn comes (two decisions on one claim, a request on a case just closed): it is refused as its validator would
+    refuse it now, with nothing written."""
+    try:
+        validator(cmd)
+    except ApplicationError:
+        if workflow.patched(RECHECK_UNDER_LOCK):
+            raise
 
 
 def out_of_order(message: str) -> ApplicationError:

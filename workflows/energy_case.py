@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import energy_minimal_supply as minimal_supply
 from workflows import energy_ocmw as ocmw
-from workflows.common import out_of_order, until
+from workflows.common import out_of_order, recheck, until
 from workflows.energy_calendar import due_dates, next_deadline, on_time
 from workflows.energy_callbacks import apply_callback, first_seen
 from workflows.energy_procedure import EnergyCase
@@ -135,17 +135,19 @@ class EnergyCaseWorkflow:
 
     # ---- OCMW steps ------------------------------------------------------------------------------------
 
-    async def _step(self, step: Callable[[EnergyCase, C], Awaitable[StepResult]], cmd: C, *,
-                    counts: bool = True) -> StepResult:
-        """Run an accepted step alone; every step but closing counts toward continue-as-new."""
+    async def _step(self, step: Callable[[EnergyCase, C], Awaitable[StepResult]], cmd: C,
+                    validator: Callable[[C], None], *, counts: bool = True) -> StepResult:
+        """Run an accepted step alone, if it still fits once its turn comes; every step but closing counts toward
+        continue-as-new."""
         async with self._lock:
+            recheck(validator, cmd)
             if counts:
                 self._steps += 1
             return await step(self._case, cmd)
 
     @workflow.update(name="supplier_event")
     async def supplier_event(self, cmd: SupplierEvent) -> StepResult:
-        return await self._step(ocmw.supplier_event, cmd)
+        return await self._step(ocmw.supplier_event, cmd, self._validate_supplier_event)
 
     @supplier_event.validator
     def _validate_supplier_event(self, cmd: SupplierEvent) -> None:
@@ -153,7 +155,7 @@ class EnergyCaseWorkflow:
 
     @workflow.update(name="request_prepayment")
     async def request_prepayment(self, cmd: PrepaymentRequest) -> StepResult:
-        return await self._step(ocmw.request_prepayment, cmd)
+        return await self._step(ocmw.request_prepayment, cmd, self._validate_prepayment)
 
     @request_prepayment.validator
     def _validate_prepayment(self, cmd: PrepaymentRequest) -> None:
@@ -161,7 +163,7 @@ class EnergyCaseWorkflow:
 
     @workflow.update(name="lac_request")
     async def lac_request(self, cmd: LacRequest) -> StepResult:
-        return await self._step(ocmw.lac_request, cmd)
+        return await self._step(ocmw.lac_request, cmd, self._validate_lac_request)
 
     @lac_request.validator
     def _validate_lac_request(self, cmd: LacRequest) -> None:
@@ -169,7 +171,7 @@ class EnergyCaseWorkflow:
 
     @workflow.update(name="lac_advice")
     async def lac_advice(self, cmd: LacAdvice) -> StepResult:
-        return await self._step(ocmw.lac_advice, cmd)
+        return await self._step(ocmw.lac_advice, cmd, self._validate_lac_advice)
 
     @lac_advice.validator
     def _validate_lac_advice(self, cmd: LacAdvice) -> None:
@@ -177,7 +179,7 @@ class EnergyCaseWorkflow:
 
     @workflow.update(name="minimal_supply_restore_request")
     async def minimal_supply_restore_request(self, cmd: MinimalSupplyRestoreRequest) -> StepResult:
-        return await self._step(minimal_supply.restore_request, cmd)
+        return await self._step(minimal_supply.restore_request, cmd, self._validate_restore_request)
 
     @minimal_supply_restore_request.validator
     def _validate_restore_request(self, cmd: MinimalSupplyRestoreRequest) -> None:
@@ -185,7 +187,7 @@ class EnergyCaseWorkflow:
 
     @workflow.update(name="winter_support_apply")
     async def winter_support_apply(self, cmd: WinterSupportApplication) -> StepResult:
-        return await self._step(ocmw.winter_support_apply, cmd)
+        return await self._step(ocmw.winter_support_apply, cmd, self._validate_winter_apply)
 
     @winter_support_apply.validator
     def _validate_winter_apply(self, cmd: WinterSupportApplication) -> None:
@@ -193,7 +195,7 @@ class EnergyCaseWorkflow:
 
     @workflow.update(name="winter_support_decision")
     async def winter_support_decision(self, cmd: WinterSupportDecision) -> StepResult:
-        return await self._step(ocmw.winter_support_decision, cmd)
+        return await self._step(ocmw.winter_support_decision, cmd, self._validate_winter_decision)
 
     @winter_support_decision.validator
     def _validate_winter_decision(self, cmd: WinterSupportDecision) -> None:
@@ -201,7 +203,7 @@ class EnergyCaseWorkflow:
 
     @workflow.update(name="close")
     async def close(self, cmd: CloseEnergyCase) -> StepResult:
-        return await self._step(ocmw.close, cmd, counts=False)
+        return await self._step(ocmw.close, cmd, self._validate_close, counts=False)
 
     @close.validator
     def _validate_close(self, cmd: CloseEnergyCase) -> None:

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.fbu_rules import check_eligibility, provisional_note
 
 from workflows import fbu_plan, fbu_status
-from workflows.common import out_of_order, today, until
+from workflows.common import out_of_order, recheck, today, until
 from workflows.fbu_base import cause
 from workflows.fbu_follow_up import FollowUp
 from workflows.fbu_payouts import ELIGIBILITY_AT_SUBMISSION
@@ -170,6 +170,7 @@ class FbuCaseWorkflow(FollowUp):
     @workflow.update(name="draft_agreement")
     async def draft_agreement(self, cmd: DraftAgreement) -> StepResult:
         async with self._lock:
+            recheck(self._validate_draft, cmd)
             return await self._draft(cmd)
 
     @draft_agreement.validator
@@ -179,6 +180,7 @@ class FbuCaseWorkflow(FollowUp):
     @workflow.update(name="sign")
     async def sign(self, cmd: SignAgreement) -> StepResult:
         async with self._lock:
+            recheck(self._validate_sign, cmd)
             return await self._sign(cmd)
 
     @sign.validator
@@ -188,6 +190,7 @@ class FbuCaseWorkflow(FollowUp):
     @workflow.update(name="refuse")
     async def refuse(self, cmd: RefuseSignature) -> StepResult:
         async with self._lock:
+            recheck(self._validate_refuse, cmd)
             return await self._refuse(cmd)
 
     @refuse.validator
@@ -207,6 +210,7 @@ class FbuCaseWorkflow(FollowUp):
     @workflow.update(name="record_repayment")
     async def record_repayment(self, cmd: RecordRepayment) -> StepResult:
         async with self._lock:
+            recheck(self._validate_repayment, cmd)
             return await self._record_repayment(cmd)
 
     @record_repayment.validator
@@ -216,6 +220,7 @@ class FbuCaseWorkflow(FollowUp):
     @workflow.update(name="declare_stable_housing")
     async def declare_stable_housing(self, cmd: DeclareStableHousing) -> StepResult:
         async with self._lock:
+            recheck(self._validate_stable, cmd)
             return await self._declare_stable_housing(cmd)
 
     @declare_stable_housing.validator
@@ -227,6 +232,7 @@ class FbuCaseWorkflow(FollowUp):
     @workflow.update(name="close")
     async def close(self, cmd: CloseCase) -> StepResult:
         async with self._lock:
+            recheck(self._validate_close, cmd)
             step = "close_plan_breached" if cmd.reason == "plan_breached" else "close"
             await self._close(step, cmd.reason, {"note": cmd.note} if cmd.note else {})
             return StepResult(status="closed", message=f"Case closed: {cmd.reason}.")

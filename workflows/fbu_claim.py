@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.fbu import ClaimDecision, ClaimPayout, ClaimState, ClaimStatusChanged, FbuClaimInput, ResubmitClaim
     from schemas.fbu_events import ClaimApproved, ClaimRejected, ClaimSubmitted, PayoutLine, PayoutPaid
 
-from workflows.common import HTTP_RETRY, emit, invalid, out_of_order, today
+from workflows.common import HTTP_RETRY, emit, invalid, out_of_order, recheck, today
 from workflows.contracts import pay_claim
 
 
@@ -120,6 +120,7 @@ class FbuClaimWorkflow:
         # workflow has seen its own append complete: wait for that rather than refuse the decision.
         await workflow.wait_condition(lambda: self._submitted)
         async with self._lock:
+            recheck(self._validate_decide, cmd)
             on = today()
             self._state.decided_on = on
             self._state.decision_reason = cmd.reason
@@ -143,6 +144,7 @@ class FbuClaimWorkflow:
     @workflow.update(name="resubmit")
     async def resubmit(self, cmd: ResubmitClaim) -> StepResult:
         async with self._lock:
+            recheck(self._validate_resubmit, cmd)
             self._state.attempt += 1
             self._state.status = "claimed"
             self._state.decided_on = None
