@@ -105,3 +105,41 @@ async def test_restore_request_of_minimal_supply_on_the_case_page(stack: Stack, 
     await page.get_by_role("button", name="Herstel aanvragen").click()
     await page.get_by_role("alert").filter(has_text="komt automatisch terug").wait_for()
     assert "MinimalSupplyRestored" not in await driver.types(case_id)
+
+
+async def test_winter_support_and_a_supplier_event_that_ends_the_case(stack: Stack, context: Any) -> None:
+    """Winter heating support through its two forms on a gas case on prepayment (applied, then approved: the top-up
+    is 60% of the monthly average / 2), and a supplier's payment recorded on another case, which closes it."""
+    driver = EnergyDriver(stack)
+    today = await driver.today()
+    if today.month not in (11, 12, 1, 2, 3):  # support is applied for from 1 November to 31 March
+        await driver.sleep_until(date(today.year, 11, 2))
+    case_id, _ = await driver.in_prepayment("gas")
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    await page.goto(f"{stack.url}/energie/{case_id}")
+    await page.evaluate("window.__noReload = true")
+    await page.get_by_label("Gemiddeld maandelijks verbruik in de winter (€)").fill("120,00")
+    await page.get_by_label("Verwarming", exact=True).select_option("gas")
+    await page.get_by_role("button", name="Aanvragen", exact=True).click()
+    await page.get_by_text("Winterondersteuning aangevraagd.").wait_for()
+    assert await check_page(page, "energie-winter-aangevraagd") == []
+    await page.get_by_label("Beslissing", exact=True).select_option("approve")
+    await page.locator("#wd-reason").fill("Verwarming op gas, budgetmeter actief")
+    await page.get_by_role("button", name="Beslissing registreren").click()
+    await page.get_by_text("Beslissing over winterondersteuning geregistreerd.").wait_for()
+    assert await page.evaluate("window.__noReload === true"), "the page was reloaded"
+    facts = await page.locator("dl.facts").inner_text()
+    assert "toegekend" in facts and "36,00" in facts, facts  # 60% x 120,00 / 2
+    assert await check_page(page, "energie-winter-toegekend") == []
+
+    other, _ = await driver.open("gas")
+    await page.goto(f"{stack.url}/energie/{other}")
+    await page.get_by_label("Gebeurtenis", exact=True).select_option("payment_received")
+    await page.get_by_label("Op", exact=True).fill((await driver.today()).isoformat())
+    await page.get_by_role("button", name="Registreren", exact=True).click()
+    await page.get_by_text("Melding van de leverancier geregistreerd.").wait_for()
+    types = await driver.types(other)
+    assert types[-2:] == ["SupplierEventRecorded", "CaseClosed"], types
+    assert not await page.locator("form[action*='/stap/']").count()  # a closed case offers no step
+    assert await check_page(page, "energie-afgesloten") == []

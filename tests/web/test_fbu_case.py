@@ -170,3 +170,52 @@ async def test_agreement_form_shows_the_landlord_payment_guideline_and_provision
     agreement = await page.locator(".card", has=page.locator("#agreement-guideline")).inner_text()
     assert "Betaling aan de verhuurder: € 1.000,00" in agreement and "Richtbedrag" in agreement
     assert card.endswith("€ 1.482,00.")
+
+
+async def test_repayment_stable_housing_and_closing_in_the_browser(stack: Stack, context: Any) -> None:
+    """The follow-up steps through their forms, by htmx without a reload: a repayment counted in the plan's
+    progress, a repayment dated in the future refused in Dutch next to nothing lost, stable housing declared with
+    its reason; and another case closed (withdrawn), after which the page offers no step."""
+    driver = Driver(stack)
+    case_id, _ = await driver.in_force_case()
+    today = await driver.today()
+    page = await context.new_page()
+    await sign_in(page, stack.url, "ocmw", "ocmw-44021")
+    await page.goto(f"{stack.url}/fbu/{case_id}")
+    await page.evaluate("window.__noReload = true")
+
+    repay = page.locator("form", has=page.get_by_role("heading", name="Afbetaling registreren"))
+    await repay.get_by_label("Bedrag (€)").fill("300,00")
+    await repay.get_by_label("Betaald op").fill(today.isoformat())
+    await repay.get_by_role("button", name="Afbetaling registreren").click()
+    await page.get_by_text("€ 300,00 van € 1.800,00 terugbetaald; nog € 1.500,00 te gaan.").wait_for()
+    assert await check_page(page, "fbu-afbetaling") == []
+
+    future = today + timedelta(days=3)
+    repay = page.locator("form", has=page.get_by_role("heading", name="Afbetaling registreren"))
+    await repay.get_by_label("Bedrag (€)").fill("50,00")
+    await repay.get_by_label("Betaald op").fill(future.isoformat())
+    await repay.get_by_role("button", name="Afbetaling registreren").click()
+    await page.get_by_role("alert").filter(has_text="ligt in de toekomst").wait_for()
+    alert = await page.get_by_role("alert").filter(has_text="ligt in de toekomst").inner_text()
+    assert "De betaaldatum" in alert and "lies in" not in alert, alert
+    assert await repay.get_by_label("Bedrag (€)").input_value() == "50,00"  # what was typed stays
+    assert "€ 300,00 van € 1.800,00 terugbetaald" in await page.content()  # nothing was recorded
+
+    stable = page.locator("form", has=page.get_by_role("heading", name="Stabiele woonsituatie vaststellen"))
+    await stable.get_by_label("Reden").fill("Huur zes maanden op tijd betaald")
+    await stable.get_by_role("button", name="Stabiele woonsituatie vaststellen").click()
+    await page.get_by_text("stabiele woonsituatie").first.wait_for()
+    assert await page.evaluate("window.__noReload === true"), "the page was reloaded"
+    assert "StableHousingDeclared" in await driver.event_types(case_id)
+    assert await check_page(page, "fbu-stabiel") == []
+
+    other = await driver.open()
+    await page.goto(f"{stack.url}/fbu/{other}")
+    close = page.locator("form", has=page.get_by_role("heading", name="Dossier afsluiten"))
+    await close.get_by_label("Reden").select_option(label="ingetrokken")
+    await close.get_by_role("button", name="Dossier afsluiten").click()
+    await page.get_by_text("Dossier afgesloten.").wait_for()
+    assert not await page.locator("form[action*='/stap/']").count()  # a closed case offers no step
+    assert (await driver.event_types(other))[-1] == "CaseClosed"
+    assert await check_page(page, "fbu-afgesloten") == []
