@@ -205,7 +205,7 @@ async def test_repayment_stable_housing_and_closing_in_the_browser(stack: Stack,
     stable = page.locator("form", has=page.get_by_role("heading", name="Stabiele woonsituatie vaststellen"))
     await stable.get_by_label("Reden").fill("Huur zes maanden op tijd betaald")
     await stable.get_by_role("button", name="Stabiele woonsituatie vaststellen").click()
-    await page.get_by_text("stabiele woonsituatie").first.wait_for()
+    await page.get_by_text("Stabiele woonsituatie vastgesteld.").wait_for()
     assert await page.evaluate("window.__noReload === true"), "the page was reloaded"
     assert "StableHousingDeclared" in await driver.event_types(case_id)
     assert await check_page(page, "fbu-stabiel") == []
