@@ -5,14 +5,13 @@ under the production class, records the patch ``fbu-continue-as-new`` and goes o
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.conftest import eventually, make_stack
 from tests.fbu_helpers import Driver
+from tests.recorded_histories import keep_history
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +50,4 @@ async def test_a_case_past_the_suggestion_continues_as_new_and_takes_its_next_st
         rows = await pool.fetch("SELECT stream_version FROM domain_events WHERE stream = $1 ORDER BY 1", case_id)
         assert [r["stream_version"] for r in rows] == list(range(1, len(rows) + 1))
 
-        record = os.environ.get("VANGNET_RECORD_HISTORIES")
-        if record:
-            Path(record).mkdir(parents=True, exist_ok=True)
-            (Path(record) / f"fbu-case-{case_id.removeprefix('fbu-')[:12]}.json").write_text(history.to_json())
+        await keep_history(dev_env.client, case_id, f"fbu-case-{case_id.removeprefix('fbu-')[:12]}", first_run)

@@ -9,29 +9,19 @@ the time-skipping server: callbacks sent one at a time in the bad order, each wa
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Stack
 from tests.energy_helpers import EnergyDriver, callback
+from tests.recorded_histories import keep_history
 
 
 @pytest.fixture
 def driver(stack: Stack) -> EnergyDriver:
     return EnergyDriver(stack)
-
-
-async def keep_history(driver: EnergyDriver, case_id: str) -> None:
-    """With ``VANGNET_RECORD_HISTORIES`` (a directory), keep this case's history for tests/workflows/test_replay.py."""
-    record = os.environ.get("VANGNET_RECORD_HISTORIES")
-    if record:
-        history = await driver.stack.env.client.get_workflow_handle(case_id).fetch_history()
-        Path(record).mkdir(parents=True, exist_ok=True)
-        (Path(record) / f"energy-case-{case_id.removeprefix('nrg-')[:12]}.json").write_text(history.to_json())
 
 
 def happened(code: str, type_: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +50,7 @@ async def test_an_older_debt_report_arriving_late_is_recorded_but_the_newer_debt
     assert (await driver.post_callback(older)).status_code == 200  # a redelivery: stored once, applied never again
     types = await driver.types(case_id)
     assert types.count("DebtReportSuperseded") == 1 and types.count("DebtUpdated") == 2, types
-    await keep_history(driver, case_id)
+    await keep_history(driver.stack.env.client, case_id, f"energy-case-{case_id.removeprefix('nrg-')[:12]}")
 
 
 async def test_an_invoice_paid_before_it_was_issued_is_paid_when_it_arrives(driver: EnergyDriver) -> None:
@@ -88,4 +78,4 @@ async def test_an_invoice_paid_before_it_was_issued_is_paid_when_it_arrives(driv
     assert (await driver.post_callback(marker2)).status_code == 202
     await driver.wait_for(case_id, "DebtUpdated", count=2)
     assert (await driver.types(case_id)).count("InvoicePaid") == 1
-    await keep_history(driver, case_id)
+    await keep_history(driver.stack.env.client, case_id, f"energy-case-{case_id.removeprefix('nrg-')[:12]}")

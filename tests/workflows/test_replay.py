@@ -3,8 +3,9 @@
 Record new ones with `vangnet simulate SCENARIO --save-histories tests/histories/NAME` when a workflow changes
 (behind `workflow.patched`), and keep the old ones. The retention sweep's come from its test:
 `VANGNET_RECORD_HISTORIES=tests/histories/retention-sweep pytest tests/workflows/test_retention.py`; the same
-variable records the late-callback cases (tests/workflows/test_late_callbacks.py) and an FBU run that continued as
-new on the dev server (tests/integration/test_fbu_continue_as_new.py).
+variable (``tests/recorded_histories.keep_history``) records the late-callback cases, the refused steps of
+tests/workflows/test_steps_recheck.py and an FBU run that continued as new on the dev server
+(tests/integration/test_fbu_continue_as_new.py).
 """
 
 from __future__ import annotations

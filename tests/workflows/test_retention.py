@@ -4,7 +4,6 @@ erasure is in the event log with the rule set it applied. Own database, so no ot
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from schemas.retention import RetentionProgress, RetentionSweepInput
 from tests.conftest import Stack, make_stack
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver, ok
+from tests.recorded_histories import keep_history
 from vangnet.platform.settings import Settings
 
 RULES = {"rule_sets": [{"id": "retention-test", "valid_from": "2018-05-25", "source": "test periods",
@@ -44,11 +44,8 @@ async def sweep(stack: Stack, **kwargs: Any) -> RetentionProgress:
         result: RetentionProgress = await stack.env.client.execute_workflow(
             "RetentionSweep", RetentionSweepInput(**kwargs), id=workflow_id, task_queue=stack.task_queue,
             result_type=RetentionProgress)
-    record = os.environ.get("VANGNET_RECORD_HISTORIES")  # a directory: keep this history for tests/test_replay.py
-    if record and result.erased:
-        history = await stack.env.client.get_workflow_handle(workflow_id).fetch_history()
-        Path(record).mkdir(parents=True, exist_ok=True)
-        (Path(record) / f"{workflow_id}.json").write_text(history.to_json())
+    if result.erased:  # a sweep that erased something is worth replaying
+        await keep_history(stack.env.client, workflow_id, workflow_id)
     return result
 
 

@@ -6,24 +6,14 @@ recorded, and an energy case was closed twice."""
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver
+from tests.recorded_histories import keep_history
 from vangnet.storage.projections import APPEND_LOCK
 
 ROUNDS = 3  # a few rounds: the refusal must hold every time, whichever request goes first
-
-
-async def keep_history(stack: Stack, workflow_id: str, name: str) -> None:
-    """With ``VANGNET_RECORD_HISTORIES`` (a directory), keep this history for tests/workflows/test_replay.py."""
-    record = os.environ.get("VANGNET_RECORD_HISTORIES")
-    if record:
-        history = await stack.env.client.get_workflow_handle(workflow_id).fetch_history()
-        Path(record).mkdir(parents=True, exist_ok=True)
-        (Path(record) / f"{name}-{workflow_id.split('-', 1)[1][:12]}.json").write_text(history.to_json())
 
 
 async def test_two_decisions_on_one_claim_at_once_record_one(stack: Stack) -> None:
@@ -42,7 +32,7 @@ async def test_two_decisions_on_one_claim_at_once_record_one(stack: Stack) -> No
         rows = await stack.pool.fetch("SELECT type FROM domain_events WHERE stream = $1", claim["claim_id"])
         types = [row["type"] for row in rows]
         assert types.count("ClaimApproved") + types.count("ClaimRejected") == 1, types
-        await keep_history(stack, claim["claim_id"], "fbu-claim")
+        await keep_history(stack.env.client, claim["claim_id"], f"fbu-claim-{claim['claim_id'].split('-', 1)[1][:12]}")
 
 
 async def test_two_closings_accepted_while_a_step_holds_the_case_close_it_once(stack: Stack) -> None:
@@ -70,4 +60,4 @@ async def test_two_closings_accepted_while_a_step_holds_the_case_close_it_once(s
         assert sorted([first.status_code, second.status_code]) == [200, 409], (first.text, second.text)
         types = await d.types(case_id)
         assert types.count("CaseClosed") == 1 and types[-1] == "CaseClosed", types
-        await keep_history(stack, case_id, "energy-case")
+        await keep_history(stack.env.client, case_id, f"energy-case-{case_id.removeprefix('nrg-')[:12]}")
