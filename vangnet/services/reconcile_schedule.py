@@ -4,6 +4,7 @@ with the settings (``vangnet.services.schedules``); overlapping runs are skipped
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -28,18 +29,23 @@ RECOVERY_SCHEDULE_ID = "vangnet-callback-recovery"
 RECOVERY_WORKFLOW_ID = "recover-callbacks"
 
 
+def _every(every: timedelta, run: Any, request: Any, workflow_id: str, task_queue: str, note: str) -> Schedule:
+    """A workflow started every ``every``, a run at a time (one still running skips its turn)."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(run, request, id=workflow_id, task_queue=task_queue,
+                                           execution_timeout=timedelta(minutes=30)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(note=note),
+    )
+
+
 def build(settings: Settings, task_queue: str) -> Schedule:
     every = timedelta(minutes=settings.reconcile_every_minutes)
     request = ReconcileRequest(grace_seconds=settings.reconcile_grace_seconds)
-    return Schedule(
-        action=ScheduleActionStartWorkflow(ReconcileOrphansWorkflow.run, request, id=WORKFLOW_ID,
-                                           task_queue=task_queue, execution_timeout=timedelta(minutes=30)),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        state=ScheduleState(note=(f"Ends case workflows that run without their case. Managed by the Vangnet worker, "
-                                  f"edits are overwritten. [every={every}; grace={request.grace_seconds}s; "
-                                  f"queue={task_queue}]")),
-    )
+    return _every(every, ReconcileOrphansWorkflow.run, request, WORKFLOW_ID, task_queue,
+                  f"Ends case workflows that run without their case. Managed by the Vangnet worker, edits are "
+                  f"overwritten. [every={every}; grace={request.grace_seconds}s; queue={task_queue}]")
 
 
 async def ensure(client: Client, settings: Settings, task_queue: str) -> Ensured:
@@ -51,15 +57,10 @@ def build_recovery(settings: Settings, task_queue: str) -> Schedule:
     every = timedelta(seconds=settings.callback_recovery_every_seconds)
     request = RecoverCallbacksRequest(overdue_seconds=settings.callback_overdue_seconds,
                                       lookback_hours=settings.callback_recovery_lookback_hours)
-    return Schedule(
-        action=ScheduleActionStartWorkflow(RecoverCallbacksWorkflow.run, request, id=RECOVERY_WORKFLOW_ID,
-                                           task_queue=task_queue, execution_timeout=timedelta(minutes=30)),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        state=ScheduleState(note=(f"Asks the netbeheerders for callbacks that are overdue. Managed by the Vangnet "
-                                  f"worker, edits are overwritten. [every={every}; overdue={request.overdue_seconds}s;"
-                                  f" lookback={request.lookback_hours}h; queue={task_queue}]")),
-    )
+    return _every(every, RecoverCallbacksWorkflow.run, request, RECOVERY_WORKFLOW_ID, task_queue,
+                  f"Asks the netbeheerders for callbacks that are overdue. Managed by the Vangnet worker, edits are "
+                  f"overwritten. [every={every}; overdue={request.overdue_seconds}s; "
+                  f"lookback={request.lookback_hours}h; queue={task_queue}]")
 
 
 async def ensure_recovery(client: Client, settings: Settings, task_queue: str) -> Ensured:
