@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections import Counter
@@ -38,7 +39,6 @@ from workflows.fbu_claim import FbuClaimWorkflow
 FORFAIT = Decimal("422.00")
 APPROVE = ClaimDecision(decision="approve", reason=None)
 CONCURRENCY = 20
-KILL_LATENCY_MS = 1500  # long enough for all ten first attempts to be in flight together
 RESULTS_WITHIN = 45.0  # seconds of wall time for all claims of a test to finish
 T = TypeVar("T")
 
@@ -54,7 +54,11 @@ Send = Callable[[Message], Awaitable[None]]
 class PaymentCounter:
     """ASGI wrapper around the simulator: counts ``POST /payments`` answers by status and requests in flight.
 
-    It runs on the simulator's server thread; the test thread only reads the counters (plain ints under the GIL).
+    After ``hold()`` it also keeps each payment request at the door, its body already read (so that a caller who
+    goes away meanwhile does not stop the booking), until the test calls ``release()``.
+
+    It runs on the simulator's server thread; the test thread only reads the counters (plain ints under the GIL)
+    and sets the gate (a thread-safe event).
     """
 
     def __init__(self, app: Any) -> None:
@@ -62,6 +66,14 @@ class PaymentCounter:
         self.statuses: Counter[int] = Counter()
         self.requests = 0
         self.in_flight = 0
+        self.gate_open = threading.Event()
+        self.gate_open.set()
+
+    def hold(self) -> None:
+        self.gate_open.clear()
+
+    def release(self) -> None:
+        self.gate_open.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/payments":
@@ -76,9 +88,31 @@ class PaymentCounter:
             await send(message)
 
         try:
+            if not self.gate_open.is_set():
+                receive = await self._held(receive)
             await self.app(scope, receive, counting_send)
         finally:
             self.in_flight -= 1
+
+    async def _held(self, receive: Receive) -> Receive:
+        """Read the whole body, wait until released, then hand the app a receive that replays the body."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await asyncio.to_thread(self.gate_open.wait)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        return replay
 
 
 @contextmanager
@@ -342,8 +376,11 @@ async def test_worker_killed_while_paying_is_replaced_without_double_payment(
 ) -> None:
     batch = Batch(size=10)
     task_queue = f"tq-eo-{batch.run}"
-    with payment_system(latency_ms=KILL_LATENCY_MS, error_rate=0.2, seed=11) as (live, counter):
+    with payment_system(error_rate=0.2, seed=11) as (live, counter):
         settings = worker_settings(live, tmp_path)
+        # Every first attempt is held at the payment system's door until the worker is gone, however slowly the
+        # approvals arrive on a loaded machine.
+        counter.hold()
         # The first worker keeps no workflow cache, hence no sticky task queue: the time-skipping test server never
         # moves a task off the sticky queue of a worker that is gone (a real server does, after the sticky
         # schedule-to-start timeout), so with a cache the claims would hang after the restart.
@@ -354,12 +391,19 @@ async def test_worker_killed_while_paying_is_replaced_without_double_payment(
             # server hands to the dying worker at the very moment it stops is only recovered by its
             # start-to-close timeout (60 s for pay_claim), and the test server does not skip time while an
             # activity counts as started, so a kill at a random moment could cost a minute of wall time.
-            deadline = time.monotonic() + 20
-            while not (counter.requests == counter.in_flight == batch.size):
+            deadline = time.monotonic() + 45
+            while counter.requests < batch.size:
                 assert time.monotonic() < deadline, f"payments did not all go out: {counter.requests} sent"
                 await asyncio.sleep(0.01)
+            assert counter.requests == counter.in_flight == batch.size  # held: none answered, none retried
             in_flight_at_kill = counter.in_flight
-        # Stopping the worker cancelled its in-flight attempts; the payment system still books those requests.
+        # Stopping the worker cancelled its in-flight attempts; the payment system still books those requests
+        # once they are let through (an outage among them books nothing: the new worker's retry books it).
+        counter.release()
+        deadline = time.monotonic() + 10
+        while counter.in_flight:
+            assert time.monotonic() < deadline, f"{counter.in_flight} held payments still unanswered"
+            await asyncio.sleep(0.01)
         paid_before = len(await payout_events(pool, batch))
         assert paid_before == 0  # nothing was paid before the kill: every payment is finished by the new worker
 
