@@ -7,8 +7,10 @@ case stays readable after its workflow is gone. Nothing here asks a workflow any
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -22,6 +24,7 @@ from vangnet.rulebooks.rulebook import load_energy_rule_book, load_fbu_rule_book
 from vangnet.storage import energy_document, fbu_document
 
 OPENED_WITHIN_SECONDS = 20.0  # a case normally writes its first events well under a second after its start
+POLL_OPENED_EVERY = (0.005, 0.1)  # seconds: the first read's wait, doubling to the longest (without a notification)
 PAGES_KEPT = 4096  # rendered case pages kept per API process (a few KiB each)
 
 # (document text, EAN, day) -> (rule book, page JSON). A page is a pure function of those and the rule book; the
@@ -78,12 +81,26 @@ async def case_page(ctx: ApiContext, case_id: str, kind: str) -> Response:
 async def wait_opened(ctx: ApiContext, case_id: str) -> None:
     """Answer 201 only once the case's first events are in the log (and so in its document); if that cannot be
     confirmed in time, say how to continue (the case exists: repeating the request with the same Idempotency-Key
-    returns it). Bounded, and it costs the workflow nothing: the log is polled, not the workflow."""
-    deadline, pause = time.monotonic() + OPENED_WITHIN_SECONDS, 0.005
-    while not await ctx.pool.fetchval("SELECT 1 FROM proj_case_documents WHERE case_id = $1", case_id):
-        if time.monotonic() > deadline:
-            raise Refusal(ErrorCode.CASE_STARTING,
-                          f"Case {case_id} was created but is still starting; repeat the request with the same "
-                          "Idempotency-Key or read the case in a moment.")
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.1)
+    returns it). Bounded, and it costs the workflow nothing: the log is read when the append's notification
+    arrives (``StreamStarts``), and polled meanwhile in case it never does."""
+    deadline, (pause, longest) = time.monotonic() + OPENED_WITHIN_SECONDS, POLL_OPENED_EVERY
+    async with _watching(ctx, case_id) as heard:
+        while not await ctx.pool.fetchval("SELECT 1 FROM proj_case_documents WHERE case_id = $1", case_id):
+            if time.monotonic() > deadline:
+                raise Refusal(ErrorCode.CASE_STARTING,
+                              f"Case {case_id} was created but is still starting; repeat the request with the "
+                              "same Idempotency-Key or read the case in a moment.")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await heard.wait()
+            heard.clear()
+            pause = min(pause * 2, longest)
+
+
+@contextlib.asynccontextmanager
+async def _watching(ctx: ApiContext, case_id: str) -> AsyncIterator[asyncio.Event]:
+    if ctx.stream_starts is None:
+        yield asyncio.Event()  # never set: polling alone
+        return
+    async with ctx.stream_starts.watching(case_id) as heard:
+        yield heard

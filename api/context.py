@@ -17,6 +17,7 @@ from vangnet.platform.converter import vault_for
 from vangnet.platform.settings import Settings
 from vangnet.security.tokens import Principal, Role, TokenError, TokenVerifier
 from vangnet.security.vault import Vault
+from vangnet.storage.eventstore import StreamStarts
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ApiContext:
     task_queue: str
     clock: Callable[[], Awaitable[datetime]] = field(default=None)  # type: ignore[assignment]
     vault: Vault | None = None
+    stream_starts: StreamStarts | None = None  # without it, an opening is confirmed by polling the log alone
 
     def personal_data(self) -> Vault:
         """The vault that seals personal data at rest (from the settings' master keys)."""

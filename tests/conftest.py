@@ -37,6 +37,7 @@ from vangnet.security.codec import AesGcmCodec
 from vangnet.security.tokens import TokenVerifier, issue, jwks, load_or_create_key
 from vangnet.stack.embedded import bin_path, start_postgres
 from vangnet.storage.db import migrate
+from vangnet.storage.eventstore import StreamStarts
 from worker.main import activities_for, build_worker
 
 
@@ -223,14 +224,17 @@ class Stack:
 
 @asynccontextmanager
 async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings, *,
-                     writes_per_minute: int = 600) -> AsyncIterator[Stack]:
+                     writes_per_minute: int = 600, database_url: str | None = None) -> AsyncIterator[Stack]:
+    """The API in this event loop and a worker. With ``database_url`` the API hears case openings from
+    PostgreSQL (``StreamStarts``), as in production; without, it confirms them by polling alone."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = settings.model_copy(update={"public_url": url})
     key = load_or_create_key(settings.key_file)
+    stream_starts = StreamStarts(database_url) if database_url else None
     ctx = ApiContext(settings=settings, client=env.client, pool=pool, task_queue=task_queue,
-                     clock=env.get_current_time,
+                     clock=env.get_current_time, stream_starts=stream_starts,
                      verifier=TokenVerifier(issuer=settings.token_issuer, audience=settings.token_audience, key=key))
     app = create_app(jwks=jwks(key), writes_per_minute=writes_per_minute)
     app.state.ctx = ctx
@@ -248,12 +252,19 @@ async def make_stack(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Set
     finally:
         server.should_exit = True
         await serving
+        if stream_starts is not None:
+            await stream_starts.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def ts_pool(pg_root: str) -> AsyncIterator[asyncpg.Pool]:
+async def ts_database(pg_root: str) -> str:
     """The database of the shared time-skipping stack."""
-    p = await asyncpg.create_pool(await create_database(pg_root), min_size=1, max_size=10)
+    return await create_database(pg_root)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def ts_pool(ts_database: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(ts_database, min_size=1, max_size=10)
     yield p
     await p.close()
 
@@ -279,7 +290,7 @@ def energy_rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def stack(ts_env: WorkflowEnvironment, ts_pool: asyncpg.Pool, settings: Settings,
+async def stack(ts_env: WorkflowEnvironment, ts_pool: asyncpg.Pool, ts_database: str, settings: Settings,
                 rules_file: Path, energy_rules_file: Path) -> AsyncIterator[Stack]:
     """One worker and API for every time-skipping test. It lives for the whole run on purpose: on the
     time-skipping server, workflows left without a worker keep tasks pending and the shared clock stops."""
@@ -287,7 +298,8 @@ async def stack(ts_env: WorkflowEnvironment, ts_pool: asyncpg.Pool, settings: Se
 
     await seed_demo(ts_pool)  # the data-sharing policies the flows need (tests of their absence add their own)
     async with make_stack(ts_env, ts_pool, settings.model_copy(
-            update={"fbu_rules_file": rules_file, "energy_rules_file": energy_rules_file})) as s:
+            update={"fbu_rules_file": rules_file, "energy_rules_file": energy_rules_file}),
+            database_url=ts_database) as s:
         yield s
 
 

@@ -13,6 +13,7 @@ from vangnet.platform.temporal_client import connect
 from vangnet.security.tokens import TokenVerifier, load_or_create_key
 from vangnet.stack.embedded import DATABASE
 from vangnet.storage.db import create_pool
+from vangnet.storage.eventstore import StreamStarts
 
 
 class ConfigError(RuntimeError):
@@ -52,8 +53,14 @@ def api_context_factory(settings: Settings) -> Callable[[], Awaitable[tuple[ApiC
         await check_database(url)
         pool = await create_pool(url, min_size=settings.database_pool_min, max_size=settings.database_pool_max)
         client = await connect(settings)
+        stream_starts = StreamStarts(url)
         ctx = ApiContext(settings=settings, client=client, pool=pool, verifier=verifier(settings),
-                         task_queue=settings.temporal_task_queue)
-        return ctx, pool.close
+                         task_queue=settings.temporal_task_queue, stream_starts=stream_starts)
+
+        async def close() -> None:
+            await stream_starts.close()
+            await pool.close()
+
+        return ctx, close
 
     return factory

@@ -3,20 +3,32 @@
 Appends are serialised by a transaction-scoped advisory lock so that global positions become visible in order:
 the projector's checkpoint can then never skip an event that commits late. The projections are caught up in the
 same transaction, so a read model is never behind a completed step.
+
+An append that starts a stream notifies ``STREAM_STARTED`` with the stream's case id (delivered at commit), so the
+API answers an opening as soon as its first events are in the log instead of at its next poll (``StreamStarts``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import asyncpg
+import structlog
 
 from schemas.events import DomainEvent, StoredEvent
 from vangnet.storage import projections
 from vangnet.storage.projections import APPEND_LOCK, stored_event
 
-__all__ = ["APPEND_LOCK", "StreamConflictError", "append", "case_events"]
+__all__ = ["APPEND_LOCK", "STREAM_STARTED", "StreamConflictError", "StreamStarts", "append", "case_events"]
+
+STREAM_STARTED = "vangnet_stream_started"  # NOTIFY channel; payload: the case id of a stream's first event
+RECONNECT_AFTER_SECONDS = 30.0  # a listener that cannot connect is tried again after this (waiters poll meanwhile)
+
+log = structlog.get_logger(__name__)
 
 
 class StreamConflictError(RuntimeError):
@@ -26,6 +38,7 @@ class StreamConflictError(RuntimeError):
 async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int:
     """Append events idempotently; return how many were new."""
     inserted = 0
+    started: set[str] = set()
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
         for e in events:
@@ -40,6 +53,8 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
             )
             if position is not None:
                 inserted += 1
+                if e.stream_version == 1:
+                    started.add(e.case_id)
                 continue
             existing = await conn.fetchrow(
                 "SELECT event_id, type FROM domain_events WHERE stream = $1 AND stream_version = $2",
@@ -50,9 +65,64 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
                     f"stream {e.stream} version {e.stream_version} already holds another event"
                 )
         await projections.catch_up(conn)
+        if started:
+            await conn.execute("SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c", STREAM_STARTED,
+                               sorted(started))
     return inserted
 
 
 async def case_events(conn: asyncpg.Connection | asyncpg.Pool, case_id: str) -> list[StoredEvent]:
     rows = await conn.fetch("SELECT * FROM domain_events WHERE case_id = $1 ORDER BY position", case_id)
     return [stored_event(r) for r in rows]
+
+
+class StreamStarts:
+    """Wakes the requests that wait for a case's first events, on one listening connection per process.
+
+    A hint, never the record: a waiter reads the log after each wake-up, and also every so often without one
+    (a listener whose connection dropped, or a database proxy without LISTEN, hears nothing)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: asyncpg.Connection | None = None
+        self._retry_at = 0.0
+        self._connecting = asyncio.Lock()
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+
+    @asynccontextmanager
+    async def watching(self, case_id: str) -> AsyncIterator[asyncio.Event]:
+        """An event set when ``case_id`` starts a stream from now on; register it before reading the log."""
+        await self._listen()
+        heard = asyncio.Event()
+        self._waiters.setdefault(case_id, set()).add(heard)
+        try:
+            yield heard
+        finally:
+            waiters = self._waiters.get(case_id, set())
+            waiters.discard(heard)
+            if not waiters:
+                self._waiters.pop(case_id, None)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _listen(self) -> None:
+        if (self._conn is not None and not self._conn.is_closed()) or time.monotonic() < self._retry_at:
+            return
+        async with self._connecting:
+            if self._conn is not None and not self._conn.is_closed():
+                return
+            try:
+                conn = await asyncpg.connect(self._url, timeout=5)
+                await conn.add_listener(STREAM_STARTED, self._heard)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                self._retry_at = time.monotonic() + RECONNECT_AFTER_SECONDS
+                log.warning("stream_starts.unavailable", error=type(exc).__name__)
+                return
+            self._conn = conn
+
+    def _heard(self, _conn: object, _pid: int, _channel: str, case_id: str) -> None:
+        for heard in self._waiters.get(case_id, ()):
+            heard.set()
