@@ -34,14 +34,19 @@ _pages: OrderedDict[tuple[str, str | None, date], tuple[object, bytes]] = Ordere
 
 async def _read(ctx: ApiContext, case_id: str, kind: str) -> tuple[str, str | None, date, Any]:
     """What a case page is a pure function of: the document's text, the EAN (energy only), today, the rule book."""
-    raw = await ctx.pool.fetchval(
-        "SELECT document FROM proj_case_documents WHERE case_id = $1 AND kind = $2", case_id, kind)
-    if raw is None:
-        raise HTTPException(404, "No such case.")
     if kind == "fbu":
+        raw = await ctx.pool.fetchval(
+            "SELECT document FROM proj_case_documents WHERE case_id = $1 AND kind = 'fbu'", case_id)
+        if raw is None:
+            raise HTTPException(404, "No such case.")
         return str(raw), None, await ctx.today(), load_fbu_rule_book(ctx.settings.fbu_rules_file)
-    ean = await ctx.pool.fetchval("SELECT ean FROM energy_cases WHERE case_id = $1", case_id)
-    return (str(raw), str(ean or ""), await ctx.today(), load_energy_rule_book(ctx.settings.energy_rules_file))
+    row = await ctx.pool.fetchrow(
+        """SELECT d.document, e.ean FROM proj_case_documents d LEFT JOIN energy_cases e ON e.case_id = d.case_id
+           WHERE d.case_id = $1 AND d.kind = 'energy'""", case_id)
+    if row is None:
+        raise HTTPException(404, "No such case.")
+    return (str(row["document"]), str(row["ean"] or ""), await ctx.today(),
+            load_energy_rule_book(ctx.settings.energy_rules_file))
 
 
 def _fbu_view(raw: str, _: str | None, today: date, book: Any) -> FbuCaseState:
@@ -64,7 +69,21 @@ async def energy_case(ctx: ApiContext, case_id: str) -> EnergyCaseState:
 
 async def case_page(ctx: ApiContext, case_id: str, kind: str) -> Response:
     """``GET …/cases/{id}``: the case as of today, rendered once per document version, day and rule book."""
-    raw, ean, today, book = await _read(ctx, case_id, kind)
+    return _page(kind, *await _read(ctx, case_id, kind))
+
+
+async def owned_fbu_case_page(ctx: ApiContext, org: str | None, case_id: str) -> Response:
+    """``GET /v1/fbu/cases/{id}``: ``case_page`` for the case's own OCMW, with ownership and document read in one
+    query (404 for another organisation's case, as ``owned_case``: ids cannot be probed)."""
+    row = await ctx.pool.fetchrow(
+        """SELECT r.ocmw_id, d.document FROM case_registry r JOIN proj_case_documents d ON d.case_id = r.case_id
+           WHERE r.case_id = $1 AND r.kind = 'fbu' AND d.kind = 'fbu'""", case_id)
+    if row is None or row["ocmw_id"] != org:
+        raise HTTPException(404, "No such case.")
+    return _page("fbu", str(row["document"]), None, await ctx.today(), load_fbu_rule_book(ctx.settings.fbu_rules_file))
+
+
+def _page(kind: str, raw: str, ean: str | None, today: date, book: Any) -> Response:
     key = (raw, ean, today)
     cached = _pages.get(key)
     if cached is not None and cached[0] is book:

@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api import documents
-from api.case_documents import case_page, fbu_case, wait_opened
+from api.case_documents import fbu_case, owned_fbu_case_page, wait_opened
 from api.context import ApiContext, get_context, require
 from api.openapi import problem_codes
 from api.paging import Page, PageSize, fetch_page
@@ -163,8 +163,7 @@ async def list_cases(principal: Ocmw, ctx: Ctx, status: CaseStatus | None = None
 
 @router.get("/cases/{case_id}", response_model=FbuCaseState, summary="One case: status, agreement, plan, payouts")
 async def get_case(case_id: str, principal: Ocmw, ctx: Ctx) -> Response:
-    await owned_case(ctx, principal, case_id)
-    return await case_page(ctx, case_id, "fbu")
+    return await owned_fbu_case_page(ctx, principal.org, case_id)
 
 
 @router.get("/cases/{case_id}/events", response_model=list[StoredEvent], summary="The case's domain events, in order")

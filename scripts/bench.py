@@ -86,8 +86,10 @@ def database_dsn(target: Target, var: Path) -> str:
     return dsn or f"postgresql://postgres:@/vangnet?host={var / 'pg'}"
 
 
-def profilers(target: Target, out: Path | None) -> list[subprocess.Popen[bytes]]:
-    """py-spy on the worker and the API during the lifecycles, when it is installed (it is no dependency)."""
+def profilers(target: Target, out: Path | None, phase: str, api_only: bool = False
+              ) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the worker and the API (``DIR/worker-PHASE.svg``, ``DIR/api-PHASE.svg``) during a phase, when it is
+    installed (it is no dependency)."""
     if out is None:
         return []
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
@@ -96,10 +98,10 @@ def profilers(target: Target, out: Path | None) -> list[subprocess.Popen[bytes]]
         return []
     out.mkdir(parents=True, exist_ok=True)
     procs = []
-    for name, proc in (("worker", target.worker), ("api", target.api)):
+    for name, proc in (("worker", None if api_only else target.worker), ("api", target.api)):
         if proc is not None:
             procs.append(subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--nonblocking",  # noqa: S603
-                                           "--output", str(out / f"{name}.svg")],
+                                           "--output", str(out / f"{name}-{phase}.svg")],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return procs
 
@@ -186,7 +188,7 @@ class Run:
             self.r["energy"] = await self.phase("energy", "2. energy opens", energy_opens(api, n.energy, 16),
                                                 appends=True)
             marks["energy"] = await self.mark()
-            spies = profilers(self.target, self.args.profile)
+            spies = profilers(self.target, self.args.profile, "lifecycles")
             try:
                 life = await self.phase("lifecycles", "3. FBU lifecycles", lifecycles(api, n.lifecycles, 8),
                                       appends=True)
@@ -231,6 +233,7 @@ class Run:
             return
         paths = [f"/v1/fbu/cases/{c}" for c in case_ids]
         gets = RawGets(self.target.api_url, ocmw)
+        spies = profilers(self.target, self.args.profile, "reads", api_only=True)
         try:
             for rate in self.args.read_rates:
                 result = await self.phase(f"reads {rate:g}/s", f"4. case reads at {rate:g}/s offered, "
@@ -239,6 +242,7 @@ class Run:
                 if result:
                     self.r["reads"].append(result)
         finally:
+            stop_profilers(spies)
             await gets.close()
 
     async def lag(self, marks: dict[str, int | None]) -> None:
@@ -268,7 +272,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="offered case-read rates per second (default 100,200,500)")
     p.add_argument("--poll", type=float, default=0.25, help="seconds between case reads while a lifecycle waits")
     p.add_argument("--wait", type=float, default=120.0, help="seconds a lifecycle waits for a claim or a payment")
-    p.add_argument("--profile", type=Path, metavar="DIR", help="py-spy flame graphs of worker and API (if installed)")
+    p.add_argument("--profile", type=Path, metavar="DIR",
+                   help="py-spy flame graphs of worker and API during the lifecycles, of the API during the reads "
+                   "(if installed)")
     p.add_argument("--writes-per-minute", type=int, default=1_000_000, help="the API's per-token write limit")
     p.add_argument("--keep", action="store_true", help="keep the stack's temp dir (dev.log, var/)")
     p.add_argument("--set", action="append", default=[], metavar="VANGNET_X=VALUE",

@@ -80,6 +80,15 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=30)
+    """The process's pool. A released connection is not reset with asyncpg's default four statements (one more
+    round trip on every release: a case read made two) because nothing here leaves session state on a pooled
+    connection: advisory locks are transaction-scoped, LISTEN has its own connection, no session ``SET``
+    (``tests/unit/test_pool_session_state.py`` keeps it so). An open transaction is still rolled back."""
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=30,
+                                     reset=_no_session_state_to_reset)
     assert pool is not None
     return pool
+
+
+async def _no_session_state_to_reset(_conn: asyncpg.Connection) -> None:
+    return None
