@@ -39,7 +39,7 @@ async def _read(ctx: ApiContext, case_id: str, kind: str) -> tuple[str, str | No
             "SELECT document FROM proj_case_documents WHERE case_id = $1 AND kind = 'fbu'", case_id)
         if raw is None:
             raise HTTPException(404, "No such case.")
-        return str(raw), None, await ctx.today(), load_fbu_rule_book(ctx.settings.fbu_rules_file)
+        return await _fbu_inputs(ctx, raw)
     row = await ctx.pool.fetchrow(
         """SELECT d.document, e.ean FROM proj_case_documents d LEFT JOIN energy_cases e ON e.case_id = d.case_id
            WHERE d.case_id = $1 AND d.kind = 'energy'""", case_id)
@@ -47,6 +47,10 @@ async def _read(ctx: ApiContext, case_id: str, kind: str) -> tuple[str, str | No
         raise HTTPException(404, "No such case.")
     return (str(row["document"]), str(row["ean"] or ""), await ctx.today(),
             load_energy_rule_book(ctx.settings.energy_rules_file))
+
+
+async def _fbu_inputs(ctx: ApiContext, raw: object) -> tuple[str, str | None, date, Any]:
+    return str(raw), None, await ctx.today(), load_fbu_rule_book(ctx.settings.fbu_rules_file)
 
 
 def _fbu_view(raw: str, _: str | None, today: date, book: Any) -> FbuCaseState:
@@ -80,7 +84,7 @@ async def owned_fbu_case_page(ctx: ApiContext, org: str | None, case_id: str) ->
            WHERE r.case_id = $1 AND r.kind = 'fbu' AND d.kind = 'fbu'""", case_id)
     if row is None or row["ocmw_id"] != org:
         raise HTTPException(404, "No such case.")
-    return _page("fbu", str(row["document"]), None, await ctx.today(), load_fbu_rule_book(ctx.settings.fbu_rules_file))
+    return _page("fbu", *await _fbu_inputs(ctx, row["document"]))
 
 
 def _page(kind: str, raw: str, ean: str | None, today: date, book: Any) -> Response:

@@ -10,11 +10,20 @@ from typing import Any
 
 import httpx
 
+from schemas.events import DomainEvent
 from schemas.netbeheerder import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.conftest import NETBEHEERDER_SECRET, Stack, eventually
 from tests.fbu_helpers import ok
 
 OCMW = "ocmw-44021"
+
+
+def closed_event(stream: str, version: int, event_id: str | None = None) -> DomainEvent:
+    """A ready-made event for tests of the log itself: an energy case closed, as ``stream``'s ``version``."""
+    return DomainEvent(event_id=event_id or f"{stream}:{version}", stream=stream, stream_version=version,
+                       case_id=stream, case_kind="energy", ocmw_id=OCMW, type="CaseClosed",
+                       data={"reason": "moved", "closed_on": "2026-03-01"},
+                       occurred_at=datetime(2026, 3, 1, 9, tzinfo=UTC))
 
 
 def ean(n: int) -> str:

@@ -13,17 +13,9 @@ import asyncpg
 import pytest
 
 from api import case_documents
-from schemas.events import DomainEvent
 from tests.conftest import Stack
-from tests.energy_helpers import EnergyDriver
+from tests.energy_helpers import EnergyDriver, closed_event
 from vangnet.storage import eventstore
-
-
-def _event(stream: str, version: int) -> DomainEvent:
-    return DomainEvent(event_id=f"{stream}:{version}", stream=stream, stream_version=version, case_id=stream,
-                       case_kind="energy", ocmw_id="ocmw-44021", type="CaseClosed",
-                       data={"reason": "moved", "closed_on": "2026-03-01"},
-                       occurred_at=datetime(2026, 3, 1, 9, tzinfo=UTC))
 
 
 async def test_only_an_append_that_starts_a_stream_notifies_and_only_at_commit(
@@ -42,13 +34,14 @@ async def test_only_an_append_that_starts_a_stream_notifies_and_only_at_commit(
     await listener.add_listener(eventstore.STREAM_STARTED, on_notify)
     try:
         async with pool.acquire() as conn:
-            await eventstore.append(conn, [_event(stream, 1), _event(stream, 2)])  # one notification, not two
-            await eventstore.append(conn, [_event(stream, 1)])  # a retried append: nothing new, nothing said
-            await eventstore.append(conn, [_event(stream, 3)])  # the stream goes on: not a start
+            # One notification for a step that starts a stream with two events, not two:
+            await eventstore.append(conn, [closed_event(stream, 1), closed_event(stream, 2)])
+            await eventstore.append(conn, [closed_event(stream, 1)])  # a retried append: nothing new, nothing said
+            await eventstore.append(conn, [closed_event(stream, 3)])  # the stream goes on: not a start
             with pytest.raises(eventstore.StreamConflictError):  # rolled back: its notification is never sent
-                await eventstore.append(conn, [_event(refused, 1),
-                                               _event(stream, 3).model_copy(update={"event_id": "other"})])
-            await eventstore.append(conn, [_event(sentinel, 1)])
+                await eventstore.append(conn, [closed_event(refused, 1),
+                                               closed_event(stream, 3, event_id="other")])
+            await eventstore.append(conn, [closed_event(sentinel, 1)])
         await asyncio.wait_for(sentinel_heard.wait(), timeout=10)  # notifications arrive in commit order
     finally:
         await listener.close()
@@ -61,7 +54,7 @@ async def test_a_waiter_hears_its_case_start_and_no_other(pool: asyncpg.Pool, da
     try:
         async with starts.watching(f"mine-{stamp}") as mine, starts.watching(f"other-{stamp}") as other:
             async with pool.acquire() as conn:
-                await eventstore.append(conn, [_event(f"mine-{stamp}", 1)])
+                await eventstore.append(conn, [closed_event(f"mine-{stamp}", 1)])
             await asyncio.wait_for(mine.wait(), timeout=10)
             assert not other.is_set()
     finally:

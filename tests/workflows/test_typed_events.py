@@ -17,7 +17,7 @@ from schemas.energy_events import PrepaymentActivationRequested
 from schemas.event_catalog import MODELS, UnknownEventError, decode
 from schemas.events import CaseClosed, DomainEvent, EventData, StreamWriter
 from tests.conftest import Stack
-from tests.energy_helpers import EnergyDriver
+from tests.energy_helpers import EnergyDriver, closed_event
 from tests.fbu_helpers import Driver
 from vangnet.storage import eventstore
 from vangnet.storage.projections import stored_event
@@ -114,24 +114,17 @@ async def test_every_event_the_workflows_emit_is_a_catalogued_current_version(st
         assert decode(stored).to_data() == stored.data, stored.event_id
 
 
-def _event(stream: str, version: int, type_: str = "CaseClosed", event_id: str | None = None) -> DomainEvent:
-    return DomainEvent(event_id=event_id or f"{stream}:{version}", stream=stream, stream_version=version,
-                       case_id=stream, case_kind="energy", ocmw_id="ocmw-44021", type=type_,
-                       data={"reason": "moved", "closed_on": "2026-03-01"},
-                       occurred_at=datetime(2026, 3, 1, 9, tzinfo=UTC))
-
-
 async def test_an_append_keeps_order_is_idempotent_and_refuses_a_second_writer(pool: asyncpg.Pool) -> None:
     """Several events of one step land in version order (their positions too); the same events again add
     nothing; a step half stored before a crash stores its other half; another event on a taken version is refused."""
     stream = "append-" + datetime.now(UTC).strftime("%H%M%S%f")
-    first = [_event(stream, v) for v in (1, 2, 3)]
+    first = [closed_event(stream, v) for v in (1, 2, 3)]
     async with pool.acquire() as conn:
         assert await eventstore.append(conn, first) == 3
         assert await eventstore.append(conn, first) == 0  # a retried activity
-        assert await eventstore.append(conn, [first[2], _event(stream, 4)]) == 1  # half of it was stored
+        assert await eventstore.append(conn, [first[2], closed_event(stream, 4)]) == 1  # half of it was stored
         with pytest.raises(eventstore.StreamConflictError):
-            await eventstore.append(conn, [_event(stream, 5), _event(stream, 2, event_id="another-writer")])
+            await eventstore.append(conn, [closed_event(stream, 5), closed_event(stream, 2, event_id="another-writer")])
     stored = await eventstore.case_events(pool, stream)
     assert [e.stream_version for e in stored] == [1, 2, 3, 4]  # the refused append left nothing, not even v5
     assert [e.position for e in stored] == sorted(e.position for e in stored)

@@ -108,11 +108,15 @@ class StreamStarts:
             await self._conn.close()
             self._conn = None
 
+    @property
+    def _listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
     async def _listen(self) -> None:
-        if (self._conn is not None and not self._conn.is_closed()) or time.monotonic() < self._retry_at:
+        if self._listening or time.monotonic() < self._retry_at:
             return
         async with self._connecting:
-            if self._conn is not None and not self._conn.is_closed():
+            if self._listening:  # another request connected while this one waited
                 return
             try:
                 conn = await asyncpg.connect(self._url, timeout=5)
