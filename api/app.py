@@ -1,15 +1,13 @@
-"""The HTTP API: FastAPI app factory, request ids, metrics; error bodies in ``api.problems``."""
+"""The HTTP API: FastAPI app factory and its metrics; the one middleware in ``api.gate``, error bodies in
+``api.problems``."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from api import (
@@ -25,11 +23,10 @@ from api import (
     sharing_routes,
 )
 from api.context import ApiContext
-from api.limits import WriteRateLimiter, limits_middleware
+from api.gate import Gate
+from api.limits import WriteRateLimiter, limits_check
 from api.web import site
 from vangnet.services import ops_metrics
-
-log = structlog.get_logger(__name__)
 
 DESCRIPTION = """
 Vangnet follows FBU eviction-prevention and energy-arrears cases for OCMWs, Wonen-Vlaanderen and grid operators.
@@ -67,30 +64,9 @@ def create_app(context_factory: Callable[[], Awaitable[tuple[ApiContext, Callabl
     app.state.metrics_registry = registry
     app.state.jwks = jwks or {"keys": []}
 
-    limits = limits_middleware(max_body_bytes, WriteRateLimiter(writes_per_minute))
-    cors = codec_routes.cors_middleware()
-
-    @app.middleware("http")
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Observe, then CORS for the codec, then the abuse limits: one middleware layer, not three (each layer
-        of Starlette's ``http`` middleware costs a task and a stream per request)."""
-        return await observe(request, lambda r: cors(r, lambda r2: limits(r2, call_next)))
-
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        requests.labels(request.method, template, str(response.status_code)).inc()
-        latency.labels(request.method, template).observe(time.perf_counter() - start)
-        response.headers["X-Request-ID"] = request_id
-        if response.status_code >= 500:
-            log.warning("request failed", method=request.method, route=template, status=response.status_code)
-        return response
-
+    app.add_middleware(Gate, checks=[codec_routes.cors_preflight,
+                                     limits_check(max_body_bytes, WriteRateLimiter(writes_per_minute))],
+                       extra_headers=codec_routes.cors_headers, requests=requests, latency=latency)
     app.include_router(platform_routes.router)
     app.include_router(fbu_routes.router)
     app.include_router(claims_routes.router)

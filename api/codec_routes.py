@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
@@ -183,29 +182,35 @@ async def logout() -> Response:
 # ---- CORS for the UI ----------------------------------------------------------------------------------------
 
 
-def cors_middleware() -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Let the configured Temporal UI origins call decode/encode with credentials; nobody else, nothing else."""
+def _codec_origin(request: Request) -> tuple[str, bool] | None:
+    """The origin of a cross-origin call to decode/encode and whether it is allowed; ``None`` for any other."""
+    origin = request.headers.get("origin")
+    if origin is None or request.scope["path"] not in CODEC_PATHS:
+        return None
+    ctx: ApiContext | None = getattr(request.app.state, "ctx", None)
+    return origin, ctx is not None and origin in ctx.settings.codec_origins
 
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        origin = request.headers.get("origin")
-        if request.url.path not in CODEC_PATHS or origin is None:
-            return await call_next(request)
-        ctx: ApiContext | None = getattr(request.app.state, "ctx", None)
-        allowed = ctx is not None and origin in ctx.settings.codec_origins
-        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-            if not allowed:
-                return problems.response(ErrorCode.FORBIDDEN, f"The origin {origin} may not call the codec.")
-            return Response(status_code=204, headers={
-                **_cors(origin), "Access-Control-Allow-Methods": "POST",
-                "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers",
-                                                                    "content-type, x-namespace"),
-                "Access-Control-Max-Age": "600"})
-        response = await call_next(request)
-        if allowed:
-            response.headers.update(_cors(origin))
-        return response
 
-    return middleware
+def cors_preflight(request: Request) -> Response | None:
+    """A request check (``api.gate``): answers the configured Temporal UI origins' preflights for decode/encode
+    with credentials, and refuses everybody else's."""
+    found = _codec_origin(request)
+    if found is None or request.method != "OPTIONS" or "access-control-request-method" not in request.headers:
+        return None
+    origin, allowed = found
+    if not allowed:
+        return problems.response(ErrorCode.FORBIDDEN, f"The origin {origin} may not call the codec.")
+    return Response(status_code=204, headers={
+        **_cors(origin), "Access-Control-Allow-Methods": "POST",
+        "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers",
+                                                            "content-type, x-namespace"),
+        "Access-Control-Max-Age": "600"})
+
+
+def cors_headers(request: Request) -> dict[str, str]:
+    """The CORS headers of an allowed origin's answer from decode/encode; none for any other request."""
+    found = _codec_origin(request)
+    return _cors(found[0]) if found is not None and found[1] else {}
 
 
 def _cors(origin: str) -> dict[str, str]:

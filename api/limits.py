@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Response
@@ -43,23 +43,27 @@ class WriteRateLimiter:
         return (1 - bucket.tokens) / self.rate
 
 
-def limits_middleware(max_body_bytes: int, limiter: WriteRateLimiter
-                      ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if NUL in request.scope["path"] or any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):
+def limits_check(max_body_bytes: int, limiter: WriteRateLimiter) -> Callable[[Request], Response | None]:
+    """A request check for ``api.gate``: the refusal's problem response, or ``None``."""
+
+    def check(request: Request) -> Response | None:
+        path = request.scope["path"]
+        if NUL in path or (request.scope["query_string"]
+                           and any(NUL in k or NUL in v for k, v in request.query_params.multi_items())):
             # %00 decodes to a character PostgreSQL cannot take as a parameter (see schemas/text.py).
             return response(ErrorCode.INVALID_INPUT, f"The URL (a path parameter or the query) {NUL_MESSAGE}.")
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
             return response(ErrorCode.BODY_TOO_LARGE, f"The request body is larger than {max_body_bytes} bytes.")
+        if request.method not in WRITE_METHODS or path.startswith(UNLIMITED_PATHS):
+            return None
         # the web application's session cookie holds a token too: its writes count against the same budget
         auth = request.headers.get("authorization", "") or request.cookies.get("vangnet_session", "")
-        if (request.method in WRITE_METHODS and auth and not request.url.path.startswith(UNLIMITED_PATHS)):
-            key = hashlib.sha256(auth.encode()).hexdigest()
-            wait = limiter.allow(key)
+        if auth:
+            wait = limiter.allow(hashlib.sha256(auth.encode()).hexdigest())
             if wait:
                 return response(ErrorCode.RATE_LIMITED, "Too many changes in a short time; try again shortly.",
                                 headers={"Retry-After": str(max(1, round(wait)))})
-        return await call_next(request)
+        return None
 
-    return middleware
+    return check

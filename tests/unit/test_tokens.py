@@ -91,3 +91,41 @@ def test_a_jwks_verifier_picks_the_key_by_id_and_follows_a_rotation(idp: tuple[L
 
     with pytest.raises(TokenError, match="invalid token"):
         verifier.verify(token(stranger))  # a key the provider never published
+
+
+def test_a_verified_token_is_remembered_until_its_expiry_and_a_refused_one_never(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    key = new_key()
+    verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, key=key)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    issued = time.time()
+    short = token(key, now=issued, ttl_seconds=30)
+    assert verifier.verify(short) == verifier.verify(short)
+    assert len(decoded) == 1  # the second request did not check the signature again
+
+    bad = token(new_key())
+    for _ in range(2):
+        with pytest.raises(TokenError):
+            verifier.verify(bad)
+    assert decoded.count(bad) == 2  # a refusal is not remembered
+
+    brief = token(key, now=issued - 29, ttl_seconds=30)  # expires within a second
+    verifier.verify(brief)
+    expires_at = int(issued - 29) + 30
+    while time.time() <= expires_at + 0.05:
+        time.sleep(0.05)
+    with pytest.raises(TokenError, match="expired"):  # past its expiry: refused, although it was remembered
+        verifier.verify(brief)
+
+    long = token(key, now=issued, ttl_seconds=3600)
+    verifier.verify(long)
+    monkeypatch.setattr(time, "time", lambda: issued + 61)  # past the minute: checked again
+    verifier.verify(long)
+    assert decoded.count(long) == 2
