@@ -252,13 +252,16 @@ async def sign_setup(api: Api, cases: int, concurrency: int = 8) -> dict[str, An
     return {**out.summary(seconds), "case_ids": ids}
 
 
-async def sign_latency(api: Api, ids: list[str], clients: int) -> dict[str, Any]:
+async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.0) -> dict[str, Any]:
     """``clients`` clients sign at once, each on its own cases one after the other (tenant, landlord, OCMW), so
-    ``clients`` cases are in flight throughout."""
+    ``clients`` cases are in flight throughout. A client waits ``pause`` seconds after each answer before its next
+    signature (a person's next click), and the clients start spread over one pause; with no pause they saturate
+    the stack and the latency is the queue in front of it (Little's law: ``clients`` ÷ signatures per second)."""
     signed = Outcomes()
     started = time.monotonic()
 
-    async def client(mine: list[str]) -> None:
+    async def client(k: int, mine: list[str]) -> None:
+        await asyncio.sleep(pause * k / clients)
         for case_id in mine:
             for party in PARTIES:
                 t0 = time.monotonic()
@@ -269,12 +272,13 @@ async def sign_latency(api: Api, ids: list[str], clients: int) -> dict[str, Any]
                     break
                 signed.latencies.append(time.monotonic() - t0)
                 signed.ok += 1
+                await asyncio.sleep(pause)
 
-    await asyncio.gather(*(client(ids[k::clients]) for k in range(clients)))
+    await asyncio.gather(*(client(k, ids[k::clients]) for k in range(clients)))
     seconds = time.monotonic() - started
-    print(f"  signatures: {signed.ok} in {seconds:.1f} s, {clients} clients, errors {sum(signed.errors.values())}",
-          file=sys.stderr, flush=True)
-    return {**signed.summary(seconds), "cases": len(ids), "clients": clients}
+    print(f"  signatures: {signed.ok} in {seconds:.1f} s, {clients} clients pausing {pause:g} s, "
+          f"errors {sum(signed.errors.values())}", file=sys.stderr, flush=True)
+    return {**signed.summary(seconds), "cases": len(ids), "clients": clients, "pause_s": pause}
 
 
 def _signer(api: Api, party: str) -> Callable[[str], Awaitable[Any]]:

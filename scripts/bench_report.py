@@ -289,12 +289,19 @@ def rows(r: dict[str, Any]) -> list[list[str]]:
                     f"p99 < {TARGETS['read_p99_ms']:g} ms" if target else "",
                     _verdict(p99 is not None and p99 < TARGETS["read_p99_ms"] and not read["errors"])
                     if target else ""])
-    sign = r.get("sign")
-    if sign:
-        p99 = sign.get("p99_ms")
-        out.append([f"sign ({sign['clients']} cases in flight, {sign['n']} signatures{_errs(sign)})", _pair(sign),
+    paced = r.get("sign_paced")
+    if paced:
+        p99 = paced.get("p99_ms")
+        out.append([f"sign ({paced['clients']} cases in flight, {paced['pause_s']:g} s between a signer's clicks, "
+                    f"{_num(paced.get('per_s'))}/s, {paced['n']} signatures{_errs(paced)})", _pair(paced),
                     "ms p50 / p99", "", f"p99 < {TARGETS['sign_p99_ms']:g} ms",
                     _verdict(p99 is not None and p99 < TARGETS["sign_p99_ms"])])
+    sign = r.get("sign")
+    if sign:
+        out.append([f"sign ({sign['clients']} cases in flight, no pause: saturated, {sign['n']} signatures"
+                    f"{_errs(sign)})", _pair(sign), "ms p50 / p99", "", "", ""])
+        out.append(["  as signatures per second (its latency is 20 ÷ this)", _num(sign.get("per_s")),
+                    "signatures/s", ratio(sign.get("per_s")), "", ""])
     lag = (r.get("projection_lag") or {}).get("run")
     if lag:
         p99 = lag.get("p99_ms")

@@ -31,6 +31,7 @@ class FbuCaseBase(ClaimingCase):
     _writer: StreamWriter
     _wake: bool  # runtime: a step asks the main loop to look at the case again
     _lock: asyncio.Lock  # runtime: one step at a time
+    _claims_starting: list[asyncio.Task[Any]]  # runtime: claim workflows whose start the server has yet to confirm
 
     @property
     def _case(self) -> FbuCaseState:

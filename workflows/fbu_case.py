@@ -66,6 +66,7 @@ class FbuCaseWorkflow(FollowUp):
         self._writer = StreamWriter(inp.case_id, inp.case_id, "fbu", inp.ocmw_id, self._data.stream_version)
         self._wake = inp.carried is not None  # a continued run first looks at the case again
         self._lock = asyncio.Lock()
+        self._claims_starting = []
 
     # ---- the procedure ---------------------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ class FbuCaseWorkflow(FollowUp):
             await self._signatures()
             await self._plan_in_force()
             await self._stable_housing()
+        await self._claims_started()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._case
 
@@ -142,6 +144,7 @@ class FbuCaseWorkflow(FollowUp):
     async def _tick(self, wake_on: date | None) -> None:
         """Wait for a step or the day ``wake_on``, then apply what time and that step decided."""
         if self._should_continue_as_new():
+            await self._claims_started()
             await workflow.wait_condition(workflow.all_handlers_finished)
             self._data.stream_version = self._writer.version
             workflow.continue_as_new(self._inp.model_copy(update={"carried": self._data}))

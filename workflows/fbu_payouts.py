@@ -4,6 +4,7 @@ tranche 2 on stable housing. Each claim runs as an ``FbuClaim`` child workflow t
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -24,6 +25,10 @@ from workflows.fbu_claim import FbuClaimWorkflow
 # Runs started on this code open a case that only a later rule set covers (eligibility at opening is provisional;
 # the submission day's set decides); runs started before refused it at opening.
 ELIGIBILITY_AT_SUBMISSION = "fbu-eligibility-at-submission"
+# Runs on this code answer the step that claims (the third signature, stable housing) once the claim is in the log,
+# and let the server confirm the claim workflow's start in the background: waiting for that confirmation inside
+# the step took another workflow task and the server's start of a child, about 0.7 s of the step's 0.8 s.
+CLAIMS_STARTED_IN_BACKGROUND = "fbu-claims-started-in-background"
 
 
 class PayoutSteps(FbuCaseBase):
@@ -88,7 +93,7 @@ class PayoutSteps(FbuCaseBase):
             await self._emit(PayoutsClaimed(
                 claim_id=claim_id, claim_kind=kind, payouts=[PayoutLine(kind=p.kind, amount=p.amount) for p in payouts],
                 rule_set_id=s.rule_set_id, agreement_in_force_on=s.agreement.in_force_on, claimed_on=today()))
-        await workflow.start_child_workflow(
+        starting = workflow.start_child_workflow(
             FbuClaimWorkflow.run,
             FbuClaimInput(
                 claim_id=claim_id,
@@ -105,3 +110,13 @@ class PayoutSteps(FbuCaseBase):
             id=claim_id,
             parent_close_policy=ParentClosePolicy.ABANDON,
         )
+        if workflow.patched(CLAIMS_STARTED_IN_BACKGROUND):
+            self._claims_starting.append(asyncio.create_task(starting))  # its command goes out with this task
+        else:
+            await starting
+
+    async def _claims_started(self) -> None:
+        """Before the run ends or continues as new: every claim workflow it started has been confirmed (a failed
+        start fails here, as it failed the step before)."""
+        while self._claims_starting:
+            await self._claims_starting.pop(0)

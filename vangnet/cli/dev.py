@@ -101,6 +101,7 @@ def _run_dev(settings: Settings) -> None:
             supervisor.add("temporal", lambda: start_temporal(
                 var / "temporal.db", port=settings.embedded_temporal_port,
                 ui_port=settings.embedded_temporal_ui_port, namespace=settings.temporal_namespace,
+                sqlite_pragmas=settings.embedded_temporal_sqlite_pragmas,
                 extra=["--ui-codec-endpoint", f"http://{settings.api_host}:{settings.api_port}/codec"]))
         for name, command in (("payments", "sim-payments"), ("netbeheerder", "sim-netbeheerder"),
                               ("worker", "worker"), ("api", "api")):

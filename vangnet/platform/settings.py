@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+EMBEDDED_TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal",)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VANGNET_", env_file=".env", extra="ignore")
@@ -31,6 +33,9 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     embedded_temporal_port: int = 7233
     embedded_temporal_ui_port: int = 8233
+    embedded_temporal_sqlite_pragmas: list[str] = Field(
+        default_factory=lambda: list(EMBEDDED_TEMPORAL_SQLITE_PRAGMAS),
+        description="SQLite pragmas of the embedded Temporal server's database file, as JSON (docs/performance.md).")
     temporal_ui_origins: list[str] = Field(
         default_factory=list, description="Origins of the Temporal Web UI allowed to call the codec endpoint with "
         "its login cookie, as JSON; empty = the embedded UI (http://127.0.0.1:PORT and http://localhost:PORT).")

