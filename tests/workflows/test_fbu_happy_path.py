@@ -89,3 +89,29 @@ async def test_case_from_opening_to_tranche_2_paid(stack: Stack, payment_system)
         f"{payment_system.url}/payments", params={"beneficiary": OCMW})))["payments"]
     refs = [p for p in payments if case_id in p["reference"]]
     assert sorted(p["amount"] for p in refs) == ["1502.00", "360.00"]
+
+
+async def test_the_third_signature_answers_before_the_claim_workflow_is_confirmed(stack: Stack) -> None:
+    """The step appends the claim and answers in the same workflow task that starts the claim workflow; the
+    server's confirmation of that start comes after the answer (patch fbu-claims-started-in-background)."""
+    from temporalio.api.enums.v1 import EventType
+
+    ocmw, api = stack.token("ocmw", OCMW), stack.api
+    case_id = (await ok(await api.post("/v1/fbu/cases", json=open_body(), headers=ocmw), 201))["case_id"]
+    body = agreement_body(Decimal("2400.00"), Decimal("600.00"), 6, await today(stack) + timedelta(days=10))
+    await ok(await api.put(f"/v1/fbu/cases/{case_id}/agreement", json=body, headers=ocmw))
+    for party in ("landlord", "tenant", "ocmw"):
+        step = await ok(await api.post(f"/v1/fbu/cases/{case_id}/signatures",
+                                       json={"party": party, "evidence": "signed at the OCMW"}, headers=ocmw))
+    assert step["status"] == "in_force"
+    case = await ok(await api.get(f"/v1/fbu/cases/{case_id}", headers=ocmw))
+    assert {p["status"] for p in case["payouts"]} == {"claimed"}  # the claim is in the log at the answer
+
+    async def confirmed() -> list[EventType.ValueType] | None:
+        kinds = [e.event_type for e in (await stack.env.client.get_workflow_handle(case_id).fetch_history()).events]
+        return kinds if EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED in kinds else None
+
+    kinds = await eventually(confirmed)
+    answered = max(i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
+    started = kinds.index(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
+    assert answered < kinds.index(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) < started
