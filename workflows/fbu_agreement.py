@@ -6,6 +6,7 @@ A version that will not be signed ends the case, or, for an amendment, leaves th
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +37,10 @@ with workflow.unsafe.imports_passed_through():
 from workflows import fbu_status
 from workflows.common import invalid, out_of_order, today
 from workflows.fbu_payouts import PayoutSteps
+
+# Runs on this code append the last signature, the entry into force and the initial claim in one append (one local
+# activity, one turn of the log's append lock) instead of two.
+ONE_APPEND_INTO_FORCE = "fbu-one-append-into-force"
 
 # An input sanity bound, not a rule of the fund: a plan has at most 120 instalments (monthly, 10 years), so a last
 # due date further out is a typing error, and one near 9999-12-31 cannot even be followed (its grace period
@@ -126,10 +131,12 @@ class AgreementSteps(PayoutSteps):
         s.agreement.in_force_on = max(sig.signed_on for sig in s.agreement.signatures)
         self._data.ever_in_force = s.agreement
         self._move("sign", "in_force")
-        await self._emit(last_signature, AgreementInForce(version=s.agreement.version,
-                                                          in_force_on=s.agreement.in_force_on))
-        if not self._data.initial_claimed:
-            await self._submit_initial_claim()
+        together = self._one_append() if workflow.patched(ONE_APPEND_INTO_FORCE) else contextlib.nullcontext()
+        async with together:
+            await self._emit(last_signature, AgreementInForce(version=s.agreement.version,
+                                                              in_force_on=s.agreement.in_force_on))
+            if not self._data.initial_claimed:
+                await self._submit_initial_claim()
         self._wake = True
 
     def _check_refuse(self, cmd: RefuseSignature) -> None:

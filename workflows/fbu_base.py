@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -32,6 +34,7 @@ class FbuCaseBase(ClaimingCase):
     _wake: bool  # runtime: a step asks the main loop to look at the case again
     _lock: asyncio.Lock  # runtime: one step at a time
     _claims_starting: list[asyncio.Task[Any]]  # runtime: claim workflows whose start the server has yet to confirm
+    _held: list[EventData] | None  # runtime: a step's events kept for one append (``_one_append``)
 
     @property
     def _case(self) -> FbuCaseState:
@@ -69,7 +72,27 @@ class FbuCaseBase(ClaimingCase):
         return await lookup(fbu_rule_set_on, RuleSetQuery(on=on))
 
     async def _emit(self, *bodies: EventData) -> None:
+        if self._held is not None:
+            self._held.extend(bodies)
+            return
         await emit(self._writer, *bodies)
+
+    @asynccontextmanager
+    async def _one_append(self) -> AsyncIterator[None]:
+        """The events emitted inside go to the log together: one local activity and one turn of the log's append
+        lock for the step, not one per emit. ``_flush`` appends what is held so far (before a claim workflow
+        starts, so the claim is in the log first)."""
+        self._held = []
+        try:
+            yield
+        finally:
+            await self._flush()
+            self._held = None
+
+    async def _flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, []
+            await emit(self._writer, *held)
 
 
 def cause(exc: ActivityError) -> str:

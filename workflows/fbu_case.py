@@ -67,6 +67,7 @@ class FbuCaseWorkflow(FollowUp):
         self._wake = inp.carried is not None  # a continued run first looks at the case again
         self._lock = asyncio.Lock()
         self._claims_starting = []
+        self._held = None
 
     # ---- the procedure ---------------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ class PayoutSteps(FbuCaseBase):
             await self._emit(PayoutsClaimed(
                 claim_id=claim_id, claim_kind=kind, payouts=[PayoutLine(kind=p.kind, amount=p.amount) for p in payouts],
                 rule_set_id=s.rule_set_id, agreement_in_force_on=s.agreement.in_force_on, claimed_on=today()))
+        await self._flush()  # a step's held events are in the log before its claim workflow starts
         starting = workflow.start_child_workflow(
             FbuClaimWorkflow.run,
             FbuClaimInput(

@@ -92,8 +92,9 @@ async def test_case_from_opening_to_tranche_2_paid(stack: Stack, payment_system)
 
 
 async def test_the_third_signature_answers_before_the_claim_workflow_is_confirmed(stack: Stack) -> None:
-    """The step appends the claim and answers in the same workflow task that starts the claim workflow; the
-    server's confirmation of that start comes after the answer (patch fbu-claims-started-in-background)."""
+    """The step appends its signature, the entry into force and the claim together, and answers in the workflow
+    task that starts the claim workflow; the server confirms that start after the answer (patches
+    fbu-one-append-into-force, fbu-claims-started-in-background)."""
     from temporalio.api.enums.v1 import EventType
 
     ocmw, api = stack.token("ocmw", OCMW), stack.api
@@ -106,6 +107,12 @@ async def test_the_third_signature_answers_before_the_claim_workflow_is_confirme
     assert step["status"] == "in_force"
     case = await ok(await api.get(f"/v1/fbu/cases/{case_id}", headers=ocmw))
     assert {p["status"] for p in case["payouts"]} == {"claimed"}  # the claim is in the log at the answer
+    rows = await stack.pool.fetch("SELECT type, recorded_at FROM domain_events WHERE stream = $1 ORDER BY position",
+                                  case_id)
+    last_three = rows[-3:]
+    assert [r["type"] for r in last_three] == ["AgreementSigned", "AgreementInForce", "PayoutsClaimed"]
+    assert len({r["recorded_at"] for r in last_three}) == 1  # one append: one transaction's now()
+    assert rows[-4]["recorded_at"] != last_three[0]["recorded_at"]
 
     async def confirmed() -> list[EventType.ValueType] | None:
         kinds = [e.event_type for e in (await stack.env.client.get_workflow_handle(case_id).fetch_history()).events]
