@@ -3,12 +3,16 @@ past the budget, forgive after a quiet window, and tell /healthz what is restart
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from vangnet.cli.dev import _stop
 from vangnet.platform import component_status
-from vangnet.stack.supervisor import BACKOFF_FIRST, GaveUp, Supervisor
+from vangnet.stack.supervisor import BACKOFF_FIRST, GaveUp, Supervisor, popen
 
 
 class Fake:
@@ -84,3 +88,24 @@ def test_a_status_file_of_a_supervisor_that_is_gone_says_nothing(tmp_path: Path)
     path.write_text('{"pid": 999999999, "components": {"worker": {"state": "restarting"}}}')
     assert component_status.not_running(path) == {}
     assert component_status.not_running(tmp_path / "missing.json") == {}
+
+
+def test_a_child_has_a_process_group_of_its_own_and_a_sigterm_before_its_handlers_is_a_quiet_stop(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A terminal's Ctrl-C goes to ``vangnet dev``'s process group only, so a child still importing prints no
+    KeyboardInterrupt traceback; it ends by the SIGTERM of the ordered stop, which is not reported as a failure."""
+    starting = popen([sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ))
+    failing = popen([sys.executable, "-c", "import signal, sys, time; "
+                     "signal.signal(signal.SIGTERM, lambda *_: sys.exit(3)); time.sleep(60)"], dict(os.environ))
+    try:
+        assert os.getpgid(starting.pid) == starting.pid != os.getpgid(0)
+        time.sleep(0.5)  # the second child has set its handler
+        _stop([("starting", starting), ("failing", failing)])
+    finally:
+        for p in (starting, failing):
+            if p.poll() is None:
+                p.kill()
+    assert starting.returncode == -15 and failing.returncode == 3
+    err = capsys.readouterr().err
+    assert "the failing process exited with code 3 while stopping" in err
+    assert "starting" not in err

@@ -147,7 +147,8 @@ def _run_dev(settings: Settings) -> None:
 
 def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
     """Stop children in reverse start order: SIGTERM, then SIGKILL after 10 s. Each one stops quietly with exit
-    code 0; anything else is reported (a child that had already stopped was reported when it did)."""
+    code 0, or ends by that SIGTERM when it came before the child set up its own handling (still starting);
+    anything else is reported (a child that had already stopped was reported when it did)."""
     running = [(name, proc) for name, proc in reversed(procs) if proc.poll() is None]
     for _, proc in running:
         proc.send_signal(signal.SIGTERM)
@@ -160,5 +161,5 @@ def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
             proc.wait()
             typer.echo(f"vangnet: the {name} process did not stop within 10 s; killed it", err=True)
             continue
-        if code != 0:
+        if code not in (0, -signal.SIGTERM):
             typer.echo(f"vangnet: the {name} process exited with code {code} while stopping", err=True)

@@ -153,7 +153,7 @@ def start_temporal(
             args += ["--sqlite-pragma", pragma]
     args += extra or []
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,  # noqa: S603
-                            preexec_fn=die_with_parent)
+                            preexec_fn=die_with_parent, process_group=0)  # stopped by its parent, not by a Ctrl-C
     try:
         deadline = time.monotonic() + 60
         while not port_in_use("127.0.0.1", port):

@@ -128,5 +128,7 @@ class _Dead:
 
 
 def popen(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A child command that dies with its parent."""
-    return subprocess.Popen(args, env=env, preexec_fn=die_with_parent)  # noqa: S603
+    """A child command that dies with its parent, in a process group of its own: a Ctrl-C in the terminal reaches
+    only ``vangnet dev``, which stops its children in order (a child still importing would otherwise print a
+    KeyboardInterrupt traceback)."""
+    return subprocess.Popen(args, env=env, preexec_fn=die_with_parent, process_group=0)  # noqa: S603
