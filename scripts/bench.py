@@ -203,17 +203,19 @@ class Run:
             ready = await self.phase("sign set-up", f"5. {2 * n.sign_cases} cases with an agreement, to sign",
                                      sign_setup(api, 2 * n.sign_cases), appends=True)
             self.r["sign_setup"] = ready
+            marks["sign set-up"] = await self.mark()
             if ready and len(ready["case_ids"]) >= 2:
                 ids = ready["case_ids"]
                 half = len(ids) // 2
                 self.r["sign_paced"] = await self.phase(
                     "sign paced", f"5. signatures with 20 cases in flight, {self.args.sign_pause:g} s between a "
                     "signer's clicks", sign_latency(api, ids[:half], 20, self.args.sign_pause), appends=True)
+                marks["sign paced"] = await self.mark()
                 self.r["sign"] = await self.phase("sign", "5. signatures with 20 cases in flight, no pause (saturated)",
                                                   sign_latency(api, ids[half:], 20), appends=True)
             else:
                 self.r["errors"]["sign"] = "no case could be set up for signing"
-            marks["sign"] = await self.mark()  # with its set-up
+            marks["sign"] = await self.mark()
             self.r["read_your_writes"] = await self.phase("read-your-writes", "6. read-your-writes",
                                                           read_your_writes(api, n.ryw_cases))
             marks["read-your-writes"] = await self.mark()

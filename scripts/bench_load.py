@@ -258,6 +258,7 @@ async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.
     signature (a person's next click), and the clients start spread over one pause; with no pause they saturate
     the stack and the latency is the queue in front of it (Little's law: ``clients`` ÷ signatures per second)."""
     signed = Outcomes()
+    by_party: dict[str, list[float]] = {p: [] for p in PARTIES}
     started = time.monotonic()
 
     async def client(k: int, mine: list[str]) -> None:
@@ -271,6 +272,7 @@ async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.
                     signed.error(exc)
                     break
                 signed.latencies.append(time.monotonic() - t0)
+                by_party[party].append(signed.latencies[-1])
                 signed.ok += 1
                 await asyncio.sleep(pause)
 
@@ -278,7 +280,8 @@ async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.
     seconds = time.monotonic() - started
     print(f"  signatures: {signed.ok} in {seconds:.1f} s, {clients} clients pausing {pause:g} s, "
           f"errors {sum(signed.errors.values())}", file=sys.stderr, flush=True)
-    return {**signed.summary(seconds), "cases": len(ids), "clients": clients, "pause_s": pause}
+    return {**signed.summary(seconds), "cases": len(ids), "clients": clients, "pause_s": pause,
+            "by_party": {p: latency_ms(v) for p, v in by_party.items()}}  # the OCMW's signature also claims
 
 
 def _signer(api: Api, party: str) -> Callable[[str], Awaitable[Any]]:

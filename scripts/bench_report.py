@@ -296,6 +296,9 @@ def rows(r: dict[str, Any]) -> list[list[str]]:
                     f"{_num(paced.get('per_s'))}/s, {paced['n']} signatures{_errs(paced)})", _pair(paced),
                     "ms p50 / p99", "", f"p99 < {TARGETS['sign_p99_ms']:g} ms",
                     _verdict(p99 is not None and p99 < TARGETS["sign_p99_ms"])])
+        for party, figures in (paced.get("by_party") or {}).items():
+            out.append([f"  the {party}'s signature" + (" (the third: in force, and the claim)" if party == "ocmw"
+                                                         else ""), _pair(figures), "ms p50 / p99", "", "", ""])
     sign = r.get("sign")
     if sign:
         out.append([f"sign ({sign['clients']} cases in flight, no pause: saturated, {sign['n']} signatures"
@@ -308,6 +311,11 @@ def rows(r: dict[str, Any]) -> list[list[str]]:
         out.append([f"projection lag ({lag['events']} events appended)", _pair(lag), "ms p50 / p99", "",
                     f"p99 < {TARGETS['lag_p99_ms'] / 1000:g} s",
                     _verdict(p99 is not None and p99 < TARGETS["lag_p99_ms"])])
+        for name, part in (r.get("projection_lag") or {}).items():
+            if name != "run" and isinstance(part, dict) and part.get("events"):
+                what = "sign saturated" if name == "sign" else name
+                out.append([f"  appended during {what} ({part['events']})", _pair(part), "ms p50 / p99", "", "",
+                            ""])
     ryw = r.get("read_your_writes")
     if ryw:
         out.append([f"read-your-writes ({ryw['steps']} steps, max {_num(ryw.get('max_ms'))} ms{_errs(ryw)})",
