@@ -27,7 +27,7 @@ from workflows.fbu_claim import FbuClaimWorkflow
 ELIGIBILITY_AT_SUBMISSION = "fbu-eligibility-at-submission"
 # Runs on this code answer the step that claims (the third signature, stable housing) once the claim is in the log,
 # and let the server confirm the claim workflow's start in the background: waiting for that confirmation inside
-# the step took another workflow task and the server's start of a child, about 0.7 s of the step's 0.8 s.
+# the step cost it another workflow task and the server's start of a child (docs/performance.md).
 CLAIMS_STARTED_IN_BACKGROUND = "fbu-claims-started-in-background"
 
 
