@@ -6,6 +6,8 @@ recorded, and an energy case was closed twice."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from tests.conftest import Stack, eventually
 from tests.energy_helpers import EnergyDriver
@@ -13,7 +15,16 @@ from tests.fbu_helpers import Driver
 from tests.recorded_histories import keep_history
 from vangnet.storage.projections import APPEND_LOCK
 
+T = TypeVar("T")
 ROUNDS = 3  # a few rounds: the refusal must hold every time, whichever request goes first
+ANSWER_WITHIN = 60.0  # seconds; the in-process client has no timeout, and a step that never answers must fail here
+
+
+async def answered(what: str, pending: Awaitable[T]) -> T:
+    try:
+        return await asyncio.wait_for(pending, ANSWER_WITHIN)
+    except TimeoutError:
+        raise AssertionError(f"{what}: no answer within {ANSWER_WITHIN:g} s") from None
 
 
 async def test_two_decisions_on_one_claim_at_once_record_one(stack: Stack) -> None:
@@ -22,9 +33,9 @@ async def test_two_decisions_on_one_claim_at_once_record_one(stack: Stack) -> No
         case_id, _ = await d.in_force_case()
         claim = await eventually(lambda: d.claim(case_id, "initial"))  # noqa: B023 - awaited in this iteration
         url = f"/v1/claims/{claim['claim_id']}/decision"
-        approve, reject = await asyncio.gather(
+        approve, reject = await answered("two decisions", asyncio.gather(
             d.api.post(url, json={"decision": "approve"}, headers=d.wv),
-            d.api.post(url, json={"decision": "reject", "reason": "Bewijs ontbreekt"}, headers=d.wv))
+            d.api.post(url, json={"decision": "reject", "reason": "Bewijs ontbreekt"}, headers=d.wv)))
         statuses = sorted([approve.status_code, reject.status_code])
         assert statuses == [200, 409], (approve.text, reject.text)
         refused = approve if approve.status_code == 409 else reject
@@ -55,8 +66,8 @@ async def test_two_closings_accepted_while_a_step_holds_the_case_close_it_once(s
                 await asyncio.sleep(0.5)  # both closings reach the server and wait for the case's next task
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", APPEND_LOCK)
-        assert (await ended).status_code == 200
-        first, second = await asyncio.gather(*closings)
+        assert (await answered("the end of contract", ended)).status_code == 200
+        first, second = await answered("two closings", asyncio.gather(*closings))
         assert sorted([first.status_code, second.status_code]) == [200, 409], (first.text, second.text)
         types = await d.types(case_id)
         assert types.count("CaseClosed") == 1 and types[-1] == "CaseClosed", types
