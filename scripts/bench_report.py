@@ -303,7 +303,7 @@ def rows(r: dict[str, Any]) -> list[list[str]]:
     if sign:
         out.append([f"sign ({sign['clients']} cases in flight, no pause: saturated, {sign['n']} signatures"
                     f"{_errs(sign)})", _pair(sign), "ms p50 / p99", "", "", ""])
-        out.append(["  as signatures per second (its latency is 20 ÷ this)", _num(sign.get("per_s")),
+        out.append([f"  as signatures per second (its latency is {sign['clients']} ÷ this)", _num(sign.get("per_s")),
                     "signatures/s", ratio(sign.get("per_s")), "", ""])
     lag = (r.get("projection_lag") or {}).get("run")
     if lag:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from schemas.calendar import brussels_date
 from tests.conftest import Stack, eventually
-from tests.fbu_helpers import OCMW, agreement_body, ok, open_body, sleep_until
+from tests.fbu_helpers import OCMW, Driver, agreement_body, ok, open_body, sleep_until
 
 
 async def today(stack: Stack):
@@ -97,15 +97,10 @@ async def test_the_third_signature_answers_before_the_claim_workflow_is_confirme
     fbu-one-append-into-force, fbu-claims-started-in-background)."""
     from temporalio.api.enums.v1 import EventType
 
-    ocmw, api = stack.token("ocmw", OCMW), stack.api
-    case_id = (await ok(await api.post("/v1/fbu/cases", json=open_body(), headers=ocmw), 201))["case_id"]
-    body = agreement_body(Decimal("2400.00"), Decimal("600.00"), 6, await today(stack) + timedelta(days=10))
-    await ok(await api.put(f"/v1/fbu/cases/{case_id}/agreement", json=body, headers=ocmw))
-    for party in ("landlord", "tenant", "ocmw"):
-        step = await ok(await api.post(f"/v1/fbu/cases/{case_id}/signatures",
-                                       json={"party": party, "evidence": "signed at the OCMW"}, headers=ocmw))
-    assert step["status"] == "in_force"
-    case = await ok(await api.get(f"/v1/fbu/cases/{case_id}", headers=ocmw))
+    d = Driver(stack)
+    case_id, _ = await d.in_force_case()
+    case = await d.case(case_id)
+    assert case["status"] == "in_force"
     assert {p["status"] for p in case["payouts"]} == {"claimed"}  # the claim is in the log at the answer
     rows = await stack.pool.fetch("SELECT type, recorded_at FROM domain_events WHERE stream = $1 ORDER BY position",
                                   case_id)
