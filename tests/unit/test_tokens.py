@@ -125,7 +125,11 @@ def test_a_verified_token_is_remembered_until_its_expiry_and_a_refused_one_never
         verifier.verify(brief)
 
     long = token(key, now=issued, ttl_seconds=3600)
+    verified_at = time.time()  # the minute counts from the verification, which the wait above moved past ``issued``
     verifier.verify(long)
-    monkeypatch.setattr(time, "time", lambda: issued + 61)  # past the minute: checked again
+    monkeypatch.setattr(time, "time", lambda: verified_at + 59)  # within the minute: remembered
+    verifier.verify(long)
+    assert decoded.count(long) == 1
+    monkeypatch.setattr(time, "time", lambda: verified_at + 61)  # past the minute: checked again
     verifier.verify(long)
     assert decoded.count(long) == 2
