@@ -69,8 +69,13 @@ async def run_update(client: Client, workflow_id: str, update: Update, arg: Base
         log.warning("step not confirmed in time", step=name)
         raise Refusal(ErrorCode.ENGINE_UNAVAILABLE, NOT_CONFIRMED, headers={"Retry-After": "2"}) from exc
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND and await _has_ended(handle):
+        log.info("step not taken by the engine", step=name, rpc_status=exc.status.name, rpc_message=exc.message)
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION) and await _has_ended(handle):
             raise Refusal(ErrorCode.CASE_ENDED, ENDED) from exc
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+            # The server dropped the step with a workflow task it did not accept (the case is still running):
+            # a retry with the same key applies it, or returns its answer.
+            raise Refusal(ErrorCode.ENGINE_UNAVAILABLE, NOT_CONFIRMED, headers={"Retry-After": "2"}) from exc
         raise rpc_to_http(exc) from exc
 
 

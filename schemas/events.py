@@ -92,6 +92,9 @@ class StreamWriter:
         self.case_kind: CaseKind = case_kind
         self.ocmw_id = ocmw_id
         self.version = version
+        # The workflow task (its history length) that last appended through a local activity: a run must not end
+        # in that task (workflows/common.py, ``handlers_done_in_a_quiet_task``).
+        self.appended_in_task: int | None = None
 
     def event(self, body: EventData, occurred_at: datetime) -> DomainEvent:
         self.version += 1

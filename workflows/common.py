@@ -29,6 +29,13 @@ EVENTS_V2 = "events-v2-local-appends"
 # a step that another step or a callback had overtaken.
 RECHECK_UNDER_LOCK = "steps-recheck-under-lock"
 
+# A run ends (completes or continues as new) in a workflow task that appended nothing. The server refuses a task
+# that ends the run while a signal or update arrived during it, with all the task did; the appends its local
+# activities had made would stay in the log for steps the workflow then never took (their callers were told so).
+# Runs started before wait for their handlers only.
+QUIET_END = "runs-end-in-a-task-without-appends"
+QUIET_PAUSE = timedelta(milliseconds=1)  # a timer: the task that appended is completed before the run ends
+
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                        maximum_interval=timedelta(minutes=1))
 HTTP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
@@ -78,9 +85,20 @@ async def emit(writer: StreamWriter, *bodies: EventData, at: datetime | None = N
         await workflow.execute_local_activity(
             append_events, AppendEvents(events=events), start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY)
+        writer.appended_in_task = workflow.info().get_current_history_length()
         return
     for event in events:  # the code these workflows started on: one remote activity per event
         await _append_remote(event)
+
+
+async def handlers_done_in_a_quiet_task(writer: StreamWriter) -> None:
+    """Wait until every handler has finished, in a workflow task that appended nothing through ``writer``: the
+    run may then end or continue as new (``QUIET_END``)."""
+    while True:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if writer.appended_in_task != workflow.info().get_current_history_length() or not workflow.patched(QUIET_END):
+            return
+        await workflow.sleep(QUIET_PAUSE)
 
 
 async def _append_remote(event: DomainEvent) -> None:

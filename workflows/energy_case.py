@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import energy_minimal_supply as minimal_supply
 from workflows import energy_ocmw as ocmw
-from workflows.common import out_of_order, recheck, until
+from workflows.common import handlers_done_in_a_quiet_task, out_of_order, recheck, until
 from workflows.energy_calendar import due_dates, next_deadline, on_time
 from workflows.energy_callbacks import apply_callback, first_seen
 from workflows.energy_procedure import EnergyCase
@@ -86,12 +86,12 @@ class EnergyCaseWorkflow:
             async with self._lock:
                 await self._apply_callbacks()
                 await on_time(self._case)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await handlers_done_in_a_quiet_task(self._case.writer)
         return self._case.s
 
     async def _continue_as_new_when_due(self) -> None:
         if workflow.info().is_continue_as_new_suggested() or self._steps >= MAX_STEPS_PER_RUN:
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            await handlers_done_in_a_quiet_task(self._case.writer)
             async with self._lock:
                 if not self._inbox:
                     workflow.continue_as_new(self._case.carry())

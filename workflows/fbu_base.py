@@ -26,6 +26,10 @@ from workflows.common import emit, lookup, out_of_order, today
 from workflows.contracts import fbu_rule_set_on
 from workflows.fbu_claim import ClaimingCase
 
+# A step that closes the case wakes the main loop, so the run ends right after it; runs before this ended at their
+# next timer (days later for a breached plan).
+CLOSING_ENDS_THE_RUN = "fbu-closing-ends-the-run"
+
 
 class FbuCaseBase(ClaimingCase):
     _inp: FbuCaseInput
@@ -48,6 +52,8 @@ class FbuCaseBase(ClaimingCase):
         self._move(step, "closed")
         s.closing_reason = reason
         await self._emit(CaseClosed(reason=reason, closed_on=today(), **data))
+        if workflow.patched(CLOSING_ENDS_THE_RUN):
+            self._wake = True
 
     def _require_open(self) -> FbuCaseState:
         s = self._case

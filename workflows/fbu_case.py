@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.fbu_rules import check_eligibility, provisional_note
 
 from workflows import fbu_plan, fbu_status
-from workflows.common import out_of_order, recheck, today, until
+from workflows.common import QUIET_END, handlers_done_in_a_quiet_task, out_of_order, recheck, today, until
 from workflows.fbu_base import cause
 from workflows.fbu_follow_up import FollowUp
 from workflows.fbu_payouts import ELIGIBILITY_AT_SUBMISSION
@@ -80,8 +80,7 @@ class FbuCaseWorkflow(FollowUp):
             await self._signatures()
             await self._plan_in_force()
             await self._stable_housing()
-        await self._claims_started()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._settled()
         return self._case
 
     async def _opening(self) -> None:
@@ -145,8 +144,7 @@ class FbuCaseWorkflow(FollowUp):
     async def _tick(self, wake_on: date | None) -> None:
         """Wait for a step or the day ``wake_on``, then apply what time and that step decided."""
         if self._should_continue_as_new():
-            await self._claims_started()
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._settled()
             self._data.stream_version = self._writer.version
             workflow.continue_as_new(self._inp.model_copy(update={"carried": self._data}))
         wait = until(wake_on) if wake_on is not None else None
@@ -156,6 +154,15 @@ class FbuCaseWorkflow(FollowUp):
         self._wake = False
         async with self._lock:
             await self._on_time()
+
+    async def _settled(self) -> None:
+        """Before the run ends or continues as new: the claim workflows it started are confirmed and its handlers
+        have finished, in a task that appended nothing (a step that came in meanwhile may have started a claim)."""
+        while True:
+            await self._claims_started()
+            await handlers_done_in_a_quiet_task(self._writer)
+            if not self._claims_starting or not workflow.patched(QUIET_END):
+                return
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()

@@ -11,6 +11,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from tests.conftest import eventually, make_stack
 from tests.fbu_helpers import Driver
+from tests.history_checks import appends_in_the_ending_task
 from tests.recorded_histories import keep_history
 
 pytestmark = pytest.mark.integration
@@ -39,6 +40,7 @@ async def test_a_case_past_the_suggestion_continues_as_new_and_takes_its_next_st
         patches = [json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
                    for e in history.events if e.marker_recorded_event_attributes.marker_name == "core_patch"]
         assert "fbu-continue-as-new" in patches, patches  # recorded on the run that continued
+        assert appends_in_the_ending_task(history) == 0  # its last repayment went out in an earlier task
 
         # The new run carries the plan's progress and takes the next step; one stream across both runs.
         await d.step(case_id, "POST", "repayments", {"amount": "10.00", "paid_on": today})

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api import problems
 from api.problems import ErrorCode, Refusal
@@ -21,14 +23,20 @@ from workflows.fbu_case import FbuCaseWorkflow
 class _Handle:
     def __init__(self, error: BaseException) -> None:
         self.error = error
+        self.status = WorkflowExecutionStatus.RUNNING
 
     async def execute_update(self, *args: Any, **kwargs: Any) -> Any:
         raise self.error
 
 
+    async def describe(self) -> Any:
+        return SimpleNamespace(status=self.status)
+
+
 class _Client:
-    def __init__(self, error: BaseException) -> None:
+    def __init__(self, error: BaseException, status: WorkflowExecutionStatus = WorkflowExecutionStatus.RUNNING) -> None:
         self.handle = _Handle(error)
+        self.handle.status = status
 
     def get_workflow_handle(self, workflow_id: str) -> _Handle:
         return self.handle
@@ -43,6 +51,24 @@ async def test_an_update_not_confirmed_in_time_is_a_retryable_503() -> None:
     assert refused.value.code == ErrorCode.ENGINE_UNAVAILABLE
     assert refused.value.headers == {"Retry-After": "2"}
     assert "same Idempotency-Key" in refused.value.detail
+
+
+TASK_FAILED = "Unable to perform workflow execution update due to unexpected workflow task failure."
+
+
+@pytest.mark.parametrize(("status", "answer"), [(WorkflowExecutionStatus.RUNNING, 503),
+                                                (WorkflowExecutionStatus.COMPLETED, 409)])
+async def test_a_step_dropped_with_a_refused_workflow_task_is_retryable_while_the_case_runs(
+        status: WorkflowExecutionStatus, answer: int) -> None:
+    """The server drops an update delivered with a workflow task it did not accept; on a case that still runs
+    that is a 503 to retry with the same key, not "case ended" (it was, before: one CI run failed on it)."""
+    client: Any = _Client(RPCError(TASK_FAILED, RPCStatusCode.FAILED_PRECONDITION, b""), status)
+    command = SignAgreement.model_validate({"party": "ocmw", "evidence": "getekend op papier"})
+    with pytest.raises(Refusal) as refused:
+        await run_update(client, "fbu-x", FbuCaseWorkflow.sign, command, "key-1")
+    assert refused.value.status_code == answer
+    expected = ErrorCode.ENGINE_UNAVAILABLE if answer == 503 else ErrorCode.CASE_ENDED
+    assert refused.value.code == expected
 
 
 @pytest.mark.parametrize("error", [asyncpg.InterfaceError("connection is closed"),

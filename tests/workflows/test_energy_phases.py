@@ -41,6 +41,7 @@ from schemas.energy_rules import EnergyRuleBook
 from schemas.events import AppendEvents, DomainEvent
 from schemas.netbeheerder import Callback, NetbeheerderRequest
 from tests.conftest import eventually, time_skipping_server
+from tests.history_checks import appends_in_the_ending_task
 from vangnet.rulebooks.rulebook import load_energy_rule_book
 from worker.sandbox import workflow_runner
 from workflows.energy_case import EnergyCaseWorkflow
@@ -307,6 +308,7 @@ async def test_closed_is_final_the_workflow_ends(env: Env) -> None:
     await case.step("close")
     result = await case.handle.result()
     assert result.phase == "closed" and not any(t.source == "closed" for t in TRANSITIONS)
+    assert appends_in_the_ending_task(await case.handle.fetch_history()) == 0  # the run ended in a quiet task
 
 
 def test_the_table_renders_as_markdown() -> None:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 
 from schemas.calendar import add_months
 from tests.conftest import LiveServer, Stack, eventually
 from tests.fbu_helpers import OTHER_OCMW, Driver, agreement_body, ok
+from tests.history_checks import appends_in_the_ending_task
 
 
 @pytest.fixture
@@ -169,6 +171,13 @@ async def test_breach_then_close(driver: Driver) -> None:
     await driver.step(case_id, "POST", "close", {"reason": "plan_breached", "note": "Geen contact meer"})
     case = await driver.case(case_id)
     assert case["status"] == "closed" and case["closing_reason"] == "plan_breached"
+    handle = driver.stack.env.client.get_workflow_handle(case_id)
+
+    async def ended() -> bool:
+        return (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+    await eventually(ended)  # right after the closing step, not at the plan's next check
+    assert appends_in_the_ending_task(await handle.fetch_history()) == 0  # CaseClosed went out in an earlier task
 
 
 async def test_six_kept_calendar_months_propose_stable_housing(driver: Driver) -> None:

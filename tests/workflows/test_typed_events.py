@@ -125,6 +125,10 @@ async def test_an_append_keeps_order_is_idempotent_and_refuses_a_second_writer(p
         assert await eventstore.append(conn, [first[2], closed_event(stream, 4)]) == 1  # half of it was stored
         with pytest.raises(eventstore.StreamConflictError):
             await eventstore.append(conn, [closed_event(stream, 5), closed_event(stream, 2, event_id="another-writer")])
+        other_content = closed_event(stream, 4).model_copy(
+            update={"data": {"reason": "moved", "closed_on": "2026-03-02"}})
+        with pytest.raises(eventstore.StreamConflictError):  # same id and type, other content: not a duplicate
+            await eventstore.append(conn, [other_content])
     stored = await eventstore.case_events(pool, stream)
     assert [e.stream_version for e in stored] == [1, 2, 3, 4]  # the refused append left nothing, not even v5
     assert [e.position for e in stored] == sorted(e.position for e in stored)

@@ -56,11 +56,17 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
                 if e.stream_version == 1:
                     started.add(e.case_id)
                 continue
+            # The same event again (a retried activity) adds nothing. Anything else on that version is refused,
+            # a same-typed event with other content included: a silent "duplicate" would lose the new content.
             existing = await conn.fetchrow(
-                "SELECT event_id, type FROM domain_events WHERE stream = $1 AND stream_version = $2",
-                e.stream, e.stream_version,
+                """SELECT event_id, type, data = $3::jsonb AS same_data FROM domain_events
+                   WHERE stream = $1 AND stream_version = $2""",
+                e.stream, e.stream_version, json.dumps(e.data),
             )
-            if existing is None or existing["event_id"] != e.event_id or existing["type"] != e.type:
+            if existing is None or (existing["event_id"], existing["type"], existing["same_data"]) != (
+                    e.event_id, e.type, True):
+                log.error("stream version taken by another event", stream=e.stream, version=e.stream_version,
+                          event_type=e.type, stored_type=None if existing is None else existing["type"])
                 raise StreamConflictError(
                     f"stream {e.stream} version {e.stream_version} already holds another event"
                 )
