@@ -63,8 +63,8 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
                    WHERE stream = $1 AND stream_version = $2""",
                 e.stream, e.stream_version, json.dumps(e.data),
             )
-            if existing is None or (existing["event_id"], existing["type"], existing["same_data"]) != (
-                    e.event_id, e.type, True):
+            if (existing is None or existing["event_id"] != e.event_id or existing["type"] != e.type
+                    or not existing["same_data"]):
                 log.error("stream version taken by another event", stream=e.stream, version=e.stream_version,
                           event_type=e.type, stored_type=None if existing is None else existing["type"])
                 raise StreamConflictError(
