@@ -72,7 +72,9 @@ async def test_a_step_dropped_with_a_refused_workflow_task_is_retryable_while_th
 @pytest.mark.parametrize("error", [asyncpg.InterfaceError("connection is closed"),
                                    asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
                                    asyncpg.exceptions.CannotConnectNowError("starting up"),
-                                   ConnectionResetError("reset")])
+                                   ConnectionResetError("reset"),
+                                   asyncpg.InternalClientError("cannot switch to state 11; another operation (2) "
+                                                               "is in progress")])
 async def test_a_database_connection_cut_under_a_route_is_a_503_problem(error: Exception) -> None:
     app = FastAPI()
     problems.install(app)
@@ -87,3 +89,17 @@ async def test_a_database_connection_cut_under_a_route_is_a_503_problem(error: E
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.headers["retry-after"] == "2"
     assert r.json()["code"] == ErrorCode.DATABASE_UNAVAILABLE
+
+
+async def test_another_internal_client_error_stays_a_500() -> None:
+    app = FastAPI()
+    problems.install(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise asyncpg.InternalClientError("an asyncpg bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        r = await http.get("/boom")
+    assert r.status_code == 500
