@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from datetime import UTC, date, datetime
@@ -16,11 +17,12 @@ from schemas import event_catalog
 from schemas.energy_events import PrepaymentActivationRequested
 from schemas.event_catalog import MODELS, UnknownEventError, decode
 from schemas.events import CaseClosed, DomainEvent, EventData, StreamWriter
+from schemas.fbu_events import AgreementDrafted, CaseOpened
 from tests.conftest import Stack
 from tests.energy_helpers import EnergyDriver, closed_event
 from tests.fbu_helpers import Driver
-from vangnet.storage import eventstore
-from vangnet.storage.projections import stored_event
+from vangnet.storage import eventstore, projections
+from vangnet.storage.projections import APPEND_LOCK, stored_event
 
 
 def _subclasses(cls: type[EventData]) -> set[type[EventData]]:
@@ -132,3 +134,30 @@ async def test_an_append_keeps_order_is_idempotent_and_refuses_a_second_writer(p
     stored = await eventstore.case_events(pool, stream)
     assert [e.stream_version for e in stored] == [1, 2, 3, 4]  # the refused append left nothing, not even v5
     assert [e.position for e in stored] == sorted(e.position for e in stored)
+
+
+async def test_an_append_first_projects_events_the_read_models_lack(pool: asyncpg.Pool) -> None:
+    """The projector folds an append's own rows without reading them back, unless the log holds events before them
+    that the read models lack (written around the projector, as a repair might): those are folded first, in order."""
+    stream = "backlog-" + datetime.now(UTC).strftime("%H%M%S%f")
+    writer = StreamWriter(stream, stream, "fbu", "ocmw-44021")
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    opened, drafted = writer.event(build(CaseOpened), at), writer.event(build(AgreementDrafted), at)
+    async with pool.acquire() as conn:
+        async with conn.transaction():  # the opening in the log only, as if its projection had been lost
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            await conn.execute(
+                """INSERT INTO domain_events (event_id, stream, stream_version, case_id, case_kind, ocmw_id, type,
+                                              schema_version, data, occurred_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)""",
+                opened.event_id, opened.stream, opened.stream_version, opened.case_id, opened.case_kind,
+                opened.ocmw_id, opened.type, opened.schema_version, json.dumps(opened.data), opened.occurred_at)
+        assert await conn.fetchval("SELECT count(*) FROM proj_fbu_cases WHERE case_id = $1", stream) == 0
+        assert await eventstore.append(conn, [drafted]) == 1
+        row = await conn.fetchrow("SELECT status, agreement_version FROM proj_fbu_cases WHERE case_id = $1", stream)
+        assert row is not None and row["status"] == "awaiting_signatures"
+        assert row["agreement_version"] == drafted.data["version"]
+        last = await conn.fetchval("SELECT max(position) FROM domain_events")
+        assert await projections.checkpoint(conn) == last
+        assert await eventstore.append(conn, [drafted]) == 0  # the same step again: nothing new, nothing lost
+        assert await projections.checkpoint(conn) == last

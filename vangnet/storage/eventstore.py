@@ -35,46 +35,75 @@ class StreamConflictError(RuntimeError):
     """A different event already holds this stream version: two writers on one stream (a bug, never retried)."""
 
 
+# One statement, one round trip under the lock: the step's events inserted in order, with the projector's checkpoint
+# and how many events before them the read models still lack (0 unless a rebuild or a repair left some: then the
+# projector reads the log from its checkpoint instead). The statement's snapshot does not see its own inserts, so
+# ``backlog`` counts only events that were there before.
+_INSERT = """
+WITH checkpoint AS (
+    SELECT COALESCE((SELECT position FROM projection_checkpoints WHERE projector = $11), 0) AS position
+), inserted AS (
+    INSERT INTO domain_events (event_id, stream, stream_version, case_id, case_kind, ocmw_id, type, schema_version,
+                               data, occurred_at)
+    SELECT event_id, stream, stream_version, case_id, case_kind, ocmw_id, type, schema_version, data, occurred_at
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::smallint[],
+                $9::jsonb[], $10::timestamptz[])
+         WITH ORDINALITY AS e(event_id, stream, stream_version, case_id, case_kind, ocmw_id, type, schema_version,
+                              data, occurred_at, n)
+    ORDER BY n
+    ON CONFLICT DO NOTHING
+    RETURNING *
+)
+SELECT inserted.*,
+       (SELECT count(*) FROM domain_events, checkpoint WHERE domain_events.position > checkpoint.position) AS backlog
+FROM inserted ORDER BY position
+"""
+
+
 async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int:
-    """Append events idempotently; return how many were new."""
-    inserted = 0
-    started: set[str] = set()
+    """Append events idempotently and project them; return how many were new.
+
+    The lock is held from the insert to the commit, so that span is kept to few round trips: one statement inserts
+    the events and reads what the projector needs, and the projector folds the inserted rows without reading them
+    back (``docs/performance.md``)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-        for e in events:
-            position = await conn.fetchval(
-                """INSERT INTO domain_events
-                       (event_id, stream, stream_version, case_id, case_kind, ocmw_id, type, schema_version, data,
-                        occurred_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
-                   ON CONFLICT DO NOTHING RETURNING position""",
-                e.event_id, e.stream, e.stream_version, e.case_id, e.case_kind, e.ocmw_id, e.type, e.schema_version,
-                json.dumps(e.data), e.occurred_at,
-            )
-            if position is not None:
-                inserted += 1
-                if e.stream_version == 1:
-                    started.add(e.case_id)
-                continue
-            # The same event again (a retried activity) adds nothing. Anything else on that version is refused,
-            # a same-typed event with other content included: a silent "duplicate" would lose the new content.
-            existing = await conn.fetchrow(
-                """SELECT event_id, type, data = $3::jsonb AS same_data FROM domain_events
-                   WHERE stream = $1 AND stream_version = $2""",
-                e.stream, e.stream_version, json.dumps(e.data),
-            )
-            if (existing is None or existing["event_id"] != e.event_id or existing["type"] != e.type
-                    or not existing["same_data"]):
-                log.error("stream version taken by another event", stream=e.stream, version=e.stream_version,
-                          event_type=e.type, stored_type=None if existing is None else existing["type"])
-                raise StreamConflictError(
-                    f"stream {e.stream} version {e.stream_version} already holds another event"
-                )
-        await projections.catch_up(conn)
+        rows = await conn.fetch(_INSERT, *_columns(events), projections.PROJECTOR)
+        await _refuse_conflicts(conn, events, {r["event_id"] for r in rows})
+        if rows and rows[0]["backlog"] == 0:
+            await projections.save_checkpoint(conn, await projections.project(conn, rows))
+        else:  # nothing new (a retried append), or events the read models still lack before ours
+            await projections.catch_up(conn)
+        started = sorted({r["case_id"] for r in rows if r["stream_version"] == 1})
         if started:
-            await conn.execute("SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c", STREAM_STARTED,
-                               sorted(started))
-    return inserted
+            await conn.execute("SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c", STREAM_STARTED, started)
+    return len(rows)
+
+
+def _columns(events: Sequence[DomainEvent]) -> list[list[object]]:
+    return [[e.event_id for e in events], [e.stream for e in events], [e.stream_version for e in events],
+            [e.case_id for e in events], [e.case_kind for e in events], [e.ocmw_id for e in events],
+            [e.type for e in events], [e.schema_version for e in events], [json.dumps(e.data) for e in events],
+            [e.occurred_at for e in events]]
+
+
+async def _refuse_conflicts(conn: asyncpg.Connection, events: Sequence[DomainEvent], inserted: set[str]) -> None:
+    """An event not inserted must be this very event again (a retried activity adds nothing). Anything else on its
+    stream version is refused, a same-typed event with other content included: a silent "duplicate" would lose the
+    new content."""
+    for e in events:
+        if e.event_id in inserted:
+            continue
+        existing = await conn.fetchrow(
+            """SELECT event_id, type, data = $3::jsonb AS same_data FROM domain_events
+               WHERE stream = $1 AND stream_version = $2""",
+            e.stream, e.stream_version, json.dumps(e.data),
+        )
+        if (existing is None or existing["event_id"] != e.event_id or existing["type"] != e.type
+                or not existing["same_data"]):
+            log.error("stream version taken by another event", stream=e.stream, version=e.stream_version,
+                      event_type=e.type, stored_type=None if existing is None else existing["type"])
+            raise StreamConflictError(f"stream {e.stream} version {e.stream_version} already holds another event")
 
 
 async def case_events(conn: asyncpg.Connection | asyncpg.Pool, case_id: str) -> list[StoredEvent]:

@@ -8,7 +8,7 @@ transaction (``eventstore.append``): a step's effect is readable as soon as the 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -286,40 +286,62 @@ def _json(doc: Document | None) -> str:
     return doc.model_dump_json()
 
 
+_ENVELOPE = tuple(name for name in StoredEvent.model_fields if name != "data")
+
+
 def stored_event(row: asyncpg.Record) -> StoredEvent:
-    return StoredEvent(**{**dict(row), "data": json.loads(row["data"])})
+    """A row of ``domain_events`` (other columns a query added are left out)."""
+    return StoredEvent(**{name: row[name] for name in _ENVELOPE}, data=json.loads(row["data"]))
 
 
 async def catch_up(conn: asyncpg.Connection, batch: int = 1000,
                    progress: Callable[[int], None] | None = None) -> int:
-    """Apply every event after the checkpoint; the caller provides the transaction."""
-    position = await conn.fetchval(
-        "SELECT position FROM projection_checkpoints WHERE projector = $1 FOR UPDATE", PROJECTOR
-    )
-    if position is None:
-        await conn.execute("INSERT INTO projection_checkpoints VALUES ($1, 0) ON CONFLICT DO NOTHING", PROJECTOR)
-        position = 0
+    """Apply every event after the checkpoint. The caller holds ``APPEND_LOCK`` in its transaction (every writer of
+    the log and of the checkpoint does), so nothing moves the checkpoint meanwhile."""
+    position = await checkpoint(conn)
     applied = 0
     while True:
         rows = await conn.fetch(
             "SELECT * FROM domain_events WHERE position > $1 ORDER BY position LIMIT $2", position, batch)
-        if not rows:
+        if rows:
+            position = await project(conn, rows)
+            applied += len(rows)
+            if progress is not None:
+                progress(applied)
+        if len(rows) < batch:  # the last page: no round trip to find it empty
             break
-        documents = _Documents(conn)
-        for row in rows:
-            event = stored_event(row)
-            body = decode(event)
-            handler = _handlers.get(event.type)
-            if handler is not None:
-                await handler(conn, event, body)
-            await documents.apply(event, body)
-            position = event.position
-            applied += 1
-        await documents.flush()
-        if progress is not None:
-            progress(applied)
-    await conn.execute("UPDATE projection_checkpoints SET position = $2 WHERE projector = $1", PROJECTOR, position)
+    if applied:
+        await save_checkpoint(conn, position)
     return applied
+
+
+async def checkpoint(conn: asyncpg.Connection) -> int:
+    """The position of the last event the read models hold (0 before the first)."""
+    position = await conn.fetchval("SELECT position FROM projection_checkpoints WHERE projector = $1", PROJECTOR)
+    return int(position or 0)
+
+
+async def project(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> int:
+    """Fold these events, in position order and right after the checkpoint, into the read models; the position of
+    the last one (``save_checkpoint`` records it)."""
+    documents = _Documents(conn)
+    position = 0
+    for row in rows:
+        event = stored_event(row)
+        body = decode(event)
+        handler = _handlers.get(event.type)
+        if handler is not None:
+            await handler(conn, event, body)
+        await documents.apply(event, body)
+        position = event.position
+    await documents.flush()
+    return position
+
+
+async def save_checkpoint(conn: asyncpg.Connection, position: int) -> None:
+    await conn.execute(
+        """INSERT INTO projection_checkpoints (projector, position) VALUES ($1, $2)
+           ON CONFLICT (projector) DO UPDATE SET position = EXCLUDED.position""", PROJECTOR, position)
 
 
 async def rebuild(conn: asyncpg.Connection, progress: Callable[[int], None] | None = None) -> int:
