@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from schemas.fbu_rules import FbuRuleSet
+
 
 class RuleSetQuery(BaseModel):
     on: date
@@ -15,6 +17,21 @@ class RuleSetQuery(BaseModel):
 class WorkingDaysQuery(BaseModel):
     start: date
     days: int
+
+
+class ClaimTermsQuery(BaseModel):
+    """The terms of a claim submitted ``on`` for an agreement in force from ``counted_from``."""
+
+    on: date
+    counted_from: date
+
+
+class ClaimTerms(BaseModel):
+    """The rule set in force on the submission day, and the day the OCMW must have paid the landlord by (that
+    set's number of working days after ``counted_from``)."""
+
+    rules: FbuRuleSet
+    landlord_payment_due: date
 
 
 class PaymentRequest(BaseModel):

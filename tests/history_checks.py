@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 ENDINGS = {
@@ -22,12 +23,40 @@ def appends_in_the_ending_task(history: WorkflowHistory) -> int:
     ending = next((e for e in reversed(history.events) if e.event_type in ENDINGS), None)
     assert ending is not None, "the run has not ended"
     task = getattr(ending, ENDINGS[ending.event_type]).workflow_task_completed_event_id
-    count = 0
+    return local_activities_in_task(history, task).count("append_events")
+
+
+def local_activities_in_task(history: WorkflowHistory, task_completed_event_id: int) -> list[str]:
+    """The local activities one workflow task ran, in order (from their markers)."""
+    found = []
     for e in history.events:
         attrs = e.marker_recorded_event_attributes
         if e.event_type != EventType.EVENT_TYPE_MARKER_RECORDED or attrs.marker_name != "core_local_activity":
             continue
-        if attrs.workflow_task_completed_event_id == task:
-            data = json.loads(attrs.details["data"].payloads[0].data)
-            count += data.get("activity_type") == "append_events"
-    return count
+        if attrs.workflow_task_completed_event_id == task_completed_event_id:
+            found.append(_activity_type(e))
+    return found
+
+
+def local_activities_answering_last_update(history: WorkflowHistory) -> list[str]:
+    """The local activities, in order, that the workflow task answering the history's last update ran: the markers
+    among that task's commands, which follow its completed event."""
+    events = history.events
+    answered = max(i for i, e in enumerate(events)
+                   if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
+    task = max(i for i, e in enumerate(events[:answered])
+               if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    return [_activity_type(e) for e in events[task:answered]
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"]
+
+
+def _activity_type(marker: HistoryEvent) -> str:
+    data = json.loads(marker.marker_recorded_event_attributes.details["data"].payloads[0].data)
+    return str(data.get("activity_type"))
+
+
+def signals_sent(history: WorkflowHistory) -> int:
+    """How many signals the workflow sent to other workflows (a claim telling its case)."""
+    kind = EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+    return sum(e.event_type == kind for e in history.events)

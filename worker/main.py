@@ -50,7 +50,7 @@ def activities_for(client: Client | None, pool: Any, http: httpx.AsyncClient, se
     energy = EnergyActivities(http, settings.netbeheerder_urls, settings.energy_rules_file, pool)
     retention = RetentionActivities(pool, settings.retention_rules_file)
     reconcile = ReconcileActivities(client, pool, http, settings.netbeheerder_urls)
-    return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.pay_claim,
+    return [events.append_events, fbu.fbu_rule_set_on, fbu.add_working_days, fbu.fbu_claim_terms, fbu.pay_claim,
             energy.load_energy_rule_book, energy.netbeheerder_request,
             retention.find_expired_personal_data, retention.erase_expired_personal_data,
             reconcile.reconcile_orphans, reconcile.recover_overdue_callbacks]

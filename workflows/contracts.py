@@ -14,6 +14,8 @@ from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import (
+        ClaimTerms,
+        ClaimTermsQuery,
         PaymentReceipt,
         PaymentRequest,
         ReconcileReport,
@@ -45,6 +47,12 @@ async def fbu_rule_set_on(query: RuleSetQuery) -> FbuRuleSet:
 @activity.defn(name="add_working_days")
 async def add_working_days(query: WorkingDaysQuery) -> date:
     """A date some Belgian working days after another."""
+    raise NotImplementedError("declaration: activities.fbu.FbuActivities implements it")
+
+
+@activity.defn(name="fbu_claim_terms")
+async def fbu_claim_terms(query: ClaimTermsQuery) -> ClaimTerms:
+    """``fbu_rule_set_on`` and ``add_working_days`` for a claim's submission, in one call."""
     raise NotImplementedError("declaration: activities.fbu.FbuActivities implements it")
 
 

@@ -24,6 +24,11 @@ with workflow.unsafe.imports_passed_through():
 from workflows.common import HTTP_RETRY, emit, invalid, out_of_order, recheck, today
 from workflows.contracts import pay_claim
 
+# Claims started on this code do not tell the case about their first submission: the case recorded the claim as
+# claimed when it started it, so that signal changed nothing, and it cost a workflow task of the case's and one of
+# the claim's in the server's busiest moment, right after the third signature (docs/performance.md).
+FIRST_SUBMISSION_UNTOLD = "fbu-claim-first-submission-untold"
+
 
 class ClaimingCase:
     """What a claim tells the case that started it. The FBU case implements this signal; the claim sends it
@@ -96,7 +101,8 @@ class FbuClaimWorkflow:
             agreement_in_force_on=s.agreement_in_force_on, submitted_on=s.submitted_on, attempt=s.attempt,
             comment=comment), local=False)
         self._submitted = True
-        await self._tell_case()
+        if s.attempt > 1 or not workflow.patched(FIRST_SUBMISSION_UNTOLD):
+            await self._tell_case()
 
     async def _tell_case(self) -> None:
         """Let the case follow its payouts; a case that has ended meanwhile no longer needs to know."""

@@ -12,13 +12,13 @@ from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.activities import WorkingDaysQuery
+    from schemas.activities import ClaimTermsQuery, WorkingDaysQuery
     from schemas.fbu import ClaimKind, ClaimPayout, FbuClaimInput, Payout
     from schemas.fbu_events import PayoutLine, PayoutsClaimed
     from schemas.fbu_rules import FbuRuleSet, check_eligibility, compute_payouts
 
 from workflows.common import lookup, today, v2
-from workflows.contracts import add_working_days
+from workflows.contracts import add_working_days, fbu_claim_terms
 from workflows.fbu_base import FbuCaseBase, cause
 from workflows.fbu_claim import FbuClaimWorkflow
 
@@ -29,6 +29,9 @@ ELIGIBILITY_AT_SUBMISSION = "fbu-eligibility-at-submission"
 # and let the server confirm the claim workflow's start in the background: waiting for that confirmation inside
 # the step cost it another workflow task and the server's start of a child (docs/performance.md).
 CLAIMS_STARTED_IN_BACKGROUND = "fbu-claims-started-in-background"
+# Runs on this code look up the initial claim's rule set and the landlord's payment day in one local activity: the
+# step that claims ran three local activities one after the other, each a turn through the worker.
+CLAIM_TERMS_IN_ONE_LOOKUP = "fbu-claim-terms-in-one-lookup"
 
 
 class PayoutSteps(FbuCaseBase):
@@ -36,8 +39,14 @@ class PayoutSteps(FbuCaseBase):
         """Under the rule set of the submission day: the case may no longer be eligible, then it ends."""
         s, on = self._case, today()
         assert s.agreement is not None
+        counted_from = s.agreement.in_force_on or on
+        landlord_due = None
         try:
-            rules = await self._rule_set_on(on)
+            if workflow.patched(CLAIM_TERMS_IN_ONE_LOOKUP):
+                terms = await lookup(fbu_claim_terms, ClaimTermsQuery(on=on, counted_from=counted_from))
+                rules, landlord_due = terms.rules, terms.landlord_payment_due
+            else:
+                rules = await self._rule_set_on(on)
         except ActivityError as exc:
             await self._close("submit_claim", "ineligible", {"reasons": [cause(exc)]})
             return
@@ -55,8 +64,9 @@ class PayoutSteps(FbuCaseBase):
         s.rule_set_id = rules.id
         self._data.initial_claimed = True
         amounts = compute_payouts(rules, s.arrears_amount)
-        landlord_due = await lookup(add_working_days, WorkingDaysQuery(
-            start=s.agreement.in_force_on or on, days=rules.landlord_payment_working_days))
+        if landlord_due is None:
+            landlord_due = await lookup(add_working_days, WorkingDaysQuery(
+                start=counted_from, days=rules.landlord_payment_working_days))
         self._data.landlord_payment_due = landlord_due
         await self._start_claim("initial", [
             ClaimPayout(kind="forfait", amount=amounts.forfait),

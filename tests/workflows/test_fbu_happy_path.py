@@ -8,6 +8,7 @@ from decimal import Decimal
 from schemas.calendar import brussels_date
 from tests.conftest import Stack, eventually
 from tests.fbu_helpers import OCMW, Driver, agreement_body, ok, open_body, sleep_until
+from tests.history_checks import local_activities_answering_last_update
 
 
 async def today(stack: Stack):
@@ -94,7 +95,7 @@ async def test_case_from_opening_to_tranche_2_paid(stack: Stack, payment_system)
 async def test_the_third_signature_answers_before_the_claim_workflow_is_confirmed(stack: Stack) -> None:
     """The step appends its signature, the entry into force and the claim together, and answers in the workflow
     task that starts the claim workflow; the server confirms that start after the answer (patches
-    fbu-one-append-into-force, fbu-claims-started-in-background)."""
+    fbu-one-append-into-force, fbu-claims-started-in-background, fbu-claim-terms-in-one-lookup)."""
     from temporalio.api.enums.v1 import EventType
 
     d = Driver(stack)
@@ -117,3 +118,7 @@ async def test_the_third_signature_answers_before_the_claim_workflow_is_confirme
     answered = max(i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
     started = kinds.index(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
     assert answered < kinds.index(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) < started
+    # Two local activities in the answering task: the claim's terms (rule set and landlord payment day) and the
+    # one append (patch fbu-claim-terms-in-one-lookup).
+    history = await stack.env.client.get_workflow_handle(case_id).fetch_history()
+    assert local_activities_answering_last_update(history) == ["fbu_claim_terms", "append_events"]

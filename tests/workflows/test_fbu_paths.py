@@ -14,7 +14,7 @@ from temporalio.client import WorkflowExecutionStatus
 from schemas.calendar import add_months
 from tests.conftest import LiveServer, Stack, eventually
 from tests.fbu_helpers import OTHER_OCMW, Driver, agreement_body, ok
-from tests.history_checks import appends_in_the_ending_task
+from tests.history_checks import appends_in_the_ending_task, signals_sent
 
 
 @pytest.fixture
@@ -112,6 +112,10 @@ async def test_rejected_claim_is_corrected_resubmitted_and_paid_once(driver: Dri
     types = await driver.event_types(case_id)
     assert types.count("ClaimSubmitted") == 2 and types.count("ClaimRejected") == 1
     assert types.count("PayoutPaid") == 1
+    # The claim told its case: rejected, claimed again, approved, paid. Not its first submission: the case had
+    # recorded the claim as claimed when it started it.
+    history = await driver.stack.env.client.get_workflow_handle(claim["claim_id"]).fetch_history()
+    assert signals_sent(history) == 4
 
 
 async def test_caps_bind_on_large_arrears(driver: Driver) -> None:
