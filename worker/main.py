@@ -26,6 +26,7 @@ from schemas.calendar import brussels_date
 from schemas.energy_rules import credit_index_years_not_set
 from vangnet.platform.settings import Settings
 from vangnet.platform.temporal_client import connect
+from vangnet.rulebooks import working_days
 from vangnet.rulebooks.rulebook import RuleBookError, load_energy_rule_book
 from vangnet.services import reconcile_schedule, reconciler, retention_schedule
 from vangnet.services.callbacks import run_forwarder
@@ -99,6 +100,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
                               settings)
         log.info("worker started", task_queue=settings.temporal_task_queue, metrics_port=settings.worker_metrics_port)
         warn_credit_index_not_set(settings, brussels_date(datetime.now(UTC)))
+        working_days.warm(brussels_date(datetime.now(UTC)))
         if settings.retention_schedule:
             ensured = await retention_schedule.ensure(client, settings, settings.temporal_task_queue)
             log.info("retention schedule " + ensured.action, schedule_id=ensured.schedule_id,

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.calendar import BRUSSELS, add_days, add_months, brussels_date, brussels_midnight
+from vangnet.rulebooks import working_days
 from vangnet.rulebooks.working_days import add_working_days, is_working_day
 
 
@@ -123,3 +124,12 @@ def test_working_days_skip_moving_and_fixed_holidays() -> None:
 def test_working_days_backwards() -> None:
     assert add_working_days(date(2025, 1, 7), -10) == date(2024, 12, 20)
     assert add_working_days(date(2024, 6, 10), -1) == date(2024, 6, 7)
+
+
+def test_warm_loads_this_year_and_next_before_the_first_claim() -> None:
+    working_days._belgian_holidays.cache_clear()
+    working_days.warm(date(2031, 12, 15))
+    loaded = working_days._belgian_holidays.cache_info()
+    assert loaded.currsize == 2
+    assert add_working_days(date(2031, 12, 19), 10) == date(2032, 1, 6)  # Christmas, New Year: both years known
+    assert working_days._belgian_holidays.cache_info().misses == loaded.misses

@@ -19,6 +19,14 @@ def _belgian_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("BE", years=year).keys())
 
 
+def warm(today: date) -> None:
+    """Load this year's and next year's holidays now. The first lookup of a year takes about 0.1 s (the library
+    builds its calendar), which would otherwise fall on the first claim after a worker starts: inside that step,
+    and inside the append lock when the case document's landlord payment day is projected."""
+    for year in (today.year, today.year + 1):
+        _belgian_holidays(year)
+
+
 def is_working_day(d: date) -> bool:
     """Monday to Friday and not a Belgian public holiday."""
     return d.weekday() < 5 and d not in _belgian_holidays(d.year)
