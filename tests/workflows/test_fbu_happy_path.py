@@ -93,9 +93,10 @@ async def test_case_from_opening_to_tranche_2_paid(stack: Stack, payment_system)
 
 
 async def test_the_third_signature_answers_before_the_claim_workflow_is_confirmed(stack: Stack) -> None:
-    """The step appends its signature, the entry into force and the claim together, and answers in the workflow
-    task that starts the claim workflow; the server confirms that start after the answer (patches
-    fbu-one-append-into-force, fbu-claims-started-in-background, fbu-claim-terms-in-one-lookup)."""
+    """The step appends its signature, the entry into force and the claim together and answers; the claim
+    workflow's start goes out in the next workflow task, and the server confirms it after the answer (patches
+    fbu-one-append-into-force, fbu-claims-started-in-background, fbu-claim-terms-in-one-lookup,
+    fbu-claims-started-after-the-answer)."""
     from temporalio.api.enums.v1 import EventType
 
     d = Driver(stack)
@@ -116,8 +117,11 @@ async def test_the_third_signature_answers_before_the_claim_workflow_is_confirme
 
     kinds = await eventually(confirmed)
     answered = max(i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
+    initiated = kinds.index(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
     started = kinds.index(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
-    assert answered < kinds.index(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) < started
+    assert answered < initiated < started
+    # The start goes out in a later workflow task than the answer (patch fbu-claims-started-after-the-answer).
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[answered:initiated]
     # Two local activities in the answering task: the claim's terms (rule set and landlord payment day) and the
     # one append (patch fbu-claim-terms-in-one-lookup).
     history = await stack.env.client.get_workflow_handle(case_id).fetch_history()
