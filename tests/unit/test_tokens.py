@@ -116,9 +116,12 @@ def test_a_verified_token_is_remembered_until_its_expiry_and_a_refused_one_never
             verifier.verify(bad)
     assert decoded.count(bad) == 2  # a refusal is not remembered
 
-    brief = token(key, now=issued - 29, ttl_seconds=30)  # expires within a second
+    # Expires one to two seconds from now (not from ``issued``: generating the other key above can take a second
+    # on a loaded machine, and a token already expired would be refused at its first verification).
+    brief_from = time.time() - 28
+    brief = token(key, now=brief_from, ttl_seconds=30)
     verifier.verify(brief)
-    expires_at = int(issued - 29) + 30
+    expires_at = int(brief_from) + 30
     while time.time() <= expires_at + 0.05:
         time.sleep(0.05)
     with pytest.raises(TokenError, match="expired"):  # past its expiry: refused, although it was remembered
