@@ -5,17 +5,17 @@ tranche 2 on stable housing. Each claim runs as an ``FbuClaim`` child workflow t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import ClaimTermsQuery, WorkingDaysQuery
-    from schemas.fbu import ClaimKind, ClaimPayout, FbuClaimInput, Payout
+    from schemas.fbu import ClaimKind, ClaimPayout, ClaimState, FbuClaimInput, Payout
     from schemas.fbu_events import PayoutLine, PayoutsClaimed
     from schemas.fbu_rules import FbuRuleSet, check_eligibility, compute_payouts
 
@@ -113,29 +113,29 @@ class PayoutSteps(FbuCaseBase):
                 claim_id=claim_id, claim_kind=kind, payouts=[PayoutLine(kind=p.kind, amount=p.amount) for p in payouts],
                 rule_set_id=s.rule_set_id, agreement_in_force_on=s.agreement.in_force_on, claimed_on=today()))
         await self._flush()  # a step's held events are in the log before its claim workflow starts
-        starting = workflow.start_child_workflow(
-            FbuClaimWorkflow.run,
-            FbuClaimInput(
-                claim_id=claim_id,
-                case_id=s.case_id,
-                ocmw_id=s.ocmw_id,
-                claim_kind=kind,
-                payouts=payouts,
-                rule_set_id=s.rule_set_id,
-                arrears_amount=s.arrears_amount,
-                agreement_version=s.agreement.version,
-                agreement_in_force_on=s.agreement.in_force_on,
-                submitted_on=today(),
-            ),
-            id=claim_id,
-            parent_close_policy=ParentClosePolicy.ABANDON,
+        claim = FbuClaimInput(
+            claim_id=claim_id,
+            case_id=s.case_id,
+            ocmw_id=s.ocmw_id,
+            claim_kind=kind,
+            payouts=payouts,
+            rule_set_id=s.rule_set_id,
+            arrears_amount=s.arrears_amount,
+            agreement_version=s.agreement.version,
+            agreement_in_force_on=s.agreement.in_force_on,
+            submitted_on=today(),
         )
+
+        def start() -> Coroutine[Any, Any, ChildWorkflowHandle[FbuClaimWorkflow, ClaimState]]:
+            return workflow.start_child_workflow(FbuClaimWorkflow.run, claim, id=claim_id,
+                                                 parent_close_policy=ParentClosePolicy.ABANDON)
+
         if workflow.patched(CLAIMS_STARTED_IN_BACKGROUND):
-            if workflow.patched(CLAIMS_STARTED_AFTER_THE_ANSWER):
-                starting = _in_the_next_task(starting)
+            after_the_answer = workflow.patched(CLAIMS_STARTED_AFTER_THE_ANSWER)
+            starting = _in_the_next_task(start) if after_the_answer else start()
             self._claims_starting.append(asyncio.create_task(starting))  # confirmed by the server after the answer
         else:
-            await starting
+            await start()
 
     async def _claims_started(self) -> None:
         """Before the run ends or continues as new: every claim workflow it started has been confirmed (a failed
@@ -144,7 +144,8 @@ class PayoutSteps(FbuCaseBase):
             await self._claims_starting.pop(0)
 
 
-async def _in_the_next_task(start: Awaitable[T]) -> T:
-    """``start`` in the workflow task after this one (``CLAIMS_STARTED_AFTER_THE_ANSWER``)."""
+async def _in_the_next_task(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``start()`` in the workflow task after this one (``CLAIMS_STARTED_AFTER_THE_ANSWER``); called only then, so
+    a run evicted in between leaves no coroutine that was never awaited."""
     await workflow.sleep(NEXT_TASK)
-    return await start
+    return await start()
