@@ -28,14 +28,8 @@ def appends_in_the_ending_task(history: WorkflowHistory) -> int:
 
 def local_activities_in_task(history: WorkflowHistory, task_completed_event_id: int) -> list[str]:
     """The local activities one workflow task ran, in order (from their markers)."""
-    found = []
-    for e in history.events:
-        attrs = e.marker_recorded_event_attributes
-        if e.event_type != EventType.EVENT_TYPE_MARKER_RECORDED or attrs.marker_name != "core_local_activity":
-            continue
-        if attrs.workflow_task_completed_event_id == task_completed_event_id:
-            found.append(_activity_type(e))
-    return found
+    return [_activity_type(e) for e in history.events if _is_local_activity(e)
+            and e.marker_recorded_event_attributes.workflow_task_completed_event_id == task_completed_event_id]
 
 
 def local_activities_answering_last_update(history: WorkflowHistory) -> list[str]:
@@ -46,9 +40,12 @@ def local_activities_answering_last_update(history: WorkflowHistory) -> list[str
                    if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
     task = max(i for i, e in enumerate(events[:answered])
                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
-    return [_activity_type(e) for e in events[task:answered]
-            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"]
+    return [_activity_type(e) for e in events[task:answered] if _is_local_activity(e)]
+
+
+def _is_local_activity(e: HistoryEvent) -> bool:
+    return (e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity")
 
 
 def _activity_type(marker: HistoryEvent) -> str:

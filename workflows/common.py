@@ -34,7 +34,7 @@ RECHECK_UNDER_LOCK = "steps-recheck-under-lock"
 # activities had made would stay in the log for steps the workflow then never took (their callers were told so).
 # Runs started before wait for their handlers only.
 QUIET_END = "runs-end-in-a-task-without-appends"
-QUIET_PAUSE = timedelta(milliseconds=1)  # a timer: the task that appended is completed before the run ends
+NEXT_TASK = timedelta(milliseconds=1)  # the timer of ``next_task``
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                        maximum_interval=timedelta(minutes=1))
@@ -98,7 +98,12 @@ async def handlers_done_in_a_quiet_task(writer: StreamWriter) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if writer.appended_in_task != workflow.info().get_current_history_length() or not workflow.patched(QUIET_END):
             return
-        await workflow.sleep(QUIET_PAUSE)
+        await next_task()  # the task that appended is completed before the run ends
+
+
+async def next_task() -> None:
+    """Let the current workflow task complete: what follows runs in a task of its own (a 1 ms timer)."""
+    await workflow.sleep(NEXT_TASK)
 
 
 async def _append_remote(event: DomainEvent) -> None:

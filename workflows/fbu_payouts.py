@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.fbu_events import PayoutLine, PayoutsClaimed
     from schemas.fbu_rules import FbuRuleSet, check_eligibility, compute_payouts
 
-from workflows.common import lookup, today, v2
+from workflows.common import lookup, next_task, today, v2
 from workflows.contracts import add_working_days, fbu_claim_terms
 from workflows.fbu_base import FbuCaseBase, cause
 from workflows.fbu_claim import FbuClaimWorkflow
@@ -40,7 +40,6 @@ CLAIM_TERMS_IN_ONE_LOOKUP = "fbu-claim-terms-in-one-lookup"
 # 1 ms timer between them): in the answering task, the server's handling of the start held the answer back by
 # 100-150 ms under load (docs/performance.md). The claim is in the log before the answer either way.
 CLAIMS_STARTED_AFTER_THE_ANSWER = "fbu-claims-started-after-the-answer"
-NEXT_TASK = timedelta(milliseconds=1)
 
 
 class PayoutSteps(FbuCaseBase):
@@ -147,5 +146,5 @@ class PayoutSteps(FbuCaseBase):
 async def _in_the_next_task(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """``start()`` in the workflow task after this one (``CLAIMS_STARTED_AFTER_THE_ANSWER``); called only then, so
     a run evicted in between leaves no coroutine that was never awaited."""
-    await workflow.sleep(NEXT_TASK)
+    await next_task()
     return await start()
