@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from api.context import ApiContext
-from tests.conftest import TEST_CODEC, Stack, free_port, make_stack
+from tests.conftest import TEST_CODEC, Stack, eventually, free_port, make_stack
 from tests.energy_helpers import EnergyDriver
 from tests.fbu_helpers import Driver
 from vangnet.platform.converter import data_converter
@@ -52,6 +52,11 @@ async def test_every_case_url_answers_the_same_after_the_workflow_is_deleted(dev
         d, e = Driver(stack), EnergyDriver(stack)
         signed_case, _ = await d.in_force_case()
         await d.step(signed_case, "POST", "close", {"reason": "tenant_moved"})
+
+        async def claim_submitted() -> bool:  # the claim lives on after its case closes, in its own workflow
+            return "ClaimSubmitted" in await d.event_types(signed_case)
+
+        await eventually(claim_submitted, within=30)
         refused_case = await d.open()
         await d.draft(refused_case, {"landlord_payment": "400.00", "plan": [
             {"due_on": str(await d.today() + timedelta(days=20)), "amount": "2000.00"}]})
