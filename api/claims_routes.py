@@ -11,6 +11,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from api.claim_workflows import run_claim_update
 from api.context import ApiContext, get_context, require
 from api.openapi import STEP_CODES, problem_codes
 from api.paging import Page, PageSize
@@ -128,8 +129,9 @@ async def get_claim(claim_id: str, _: WonenVlaanderen, ctx: Ctx) -> ClaimView:
              openapi_extra={"x-error-codes": [*STEP_CODES["x-error-codes"], ErrorCode.NO_SHARING_POLICY.value]})
 async def decide(claim_id: str, body: ClaimDecision, _: WonenVlaanderen, ctx: Ctx,
                  idempotency_key: IdempotencyKey = None) -> StepResult:
-    await _shared_claim(ctx, claim_id)
-    result: StepResult = await run_update(ctx.client, claim_id, FbuClaimWorkflow.decide, body, idempotency_key)
+    claim = await _shared_claim(ctx, claim_id)
+    result: StepResult = await run_claim_update(ctx.client, ctx.pool, ctx.task_queue, claim_id, claim.status,
+                                                FbuClaimWorkflow.decide, body, idempotency_key)
     return result
 
 

@@ -78,7 +78,8 @@ class StoredEvent(DomainEvent):
 
 
 class AppendEvents(BaseModel):
-    """Activity input: one or more events of one stream, in version order."""
+    """Activity input: the events of one step, each stream's in version order (a case's step may also open a
+    claim's stream)."""
 
     events: list[DomainEvent]
 

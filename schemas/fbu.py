@@ -276,6 +276,9 @@ class FbuClaimInput(BaseModel):
     agreement_version: int
     agreement_in_force_on: date | None
     submitted_on: date
+    # The case appended this claim's first ``ClaimSubmitted`` itself (claims of cases on the current code): the
+    # workflow starts when Wonen-Vlaanderen first acts on the claim and has nothing to submit.
+    submitted_by_case: bool = False
 
 
 class ClaimState(BaseModel):

@@ -5,7 +5,7 @@ Imported only by workflow modules; stdlib and temporalio only (schemas come thro
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
@@ -75,12 +75,16 @@ def until(day: date) -> timedelta:
     return max(brussels_midnight(day) - workflow.now(), timedelta(0))
 
 
-async def emit(writer: StreamWriter, *bodies: EventData, at: datetime | None = None, local: bool = True) -> None:
+async def emit(writer: StreamWriter, *bodies: EventData, at: datetime | None = None, local: bool = True,
+               elsewhere: Sequence[DomainEvent] = ()) -> None:
     """Append the events of one step to the log, in one call (idempotent event ids, so safe to retry).
 
+    ``elsewhere``: events of other streams that go in the same call (a case's step that opens a claim's stream).
     ``local=False`` keeps remote activity tasks (the claims: a payout's record is a task the server tracks, and
     local activities are re-run from scratch by a worker without a workflow cache)."""
-    events = [writer.event(body, at or workflow.now()) for body in bodies]
+    events = [writer.event(body, at or workflow.now()) for body in bodies] + list(elsewhere)
+    if elsewhere and not (local and v2()):
+        raise ValueError("events of other streams go only in one local append")
     if local and v2():
         await workflow.execute_local_activity(
             append_events, AppendEvents(events=events), start_to_close_timeout=timedelta(seconds=30),

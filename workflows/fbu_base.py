@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import RuleSetQuery
-    from schemas.events import CaseClosed, EventData, StreamWriter
+    from schemas.events import CaseClosed, DomainEvent, EventData, StreamWriter
     from schemas.fbu import PARTIES, CaseStatus, ClosingReason, FbuCaseInput, FbuCaseState, FbuWorkflowState
     from schemas.fbu_rules import FbuRuleSet
 
@@ -95,10 +95,11 @@ class FbuCaseBase(ClaimingCase):
             await self._flush()
             self._held = None
 
-    async def _flush(self) -> None:
-        if self._held:
-            held, self._held = self._held, []
-            await emit(self._writer, *held)
+    async def _flush(self, *elsewhere: DomainEvent) -> None:
+        """Append what is held, with ``elsewhere``'s events of other streams (a claim's) in the same call."""
+        if self._held or elsewhere:
+            held, self._held = self._held or [], [] if self._held is not None else None
+            await emit(self._writer, *held, elsewhere=elsewhere)
 
 
 def cause(exc: ActivityError) -> str:

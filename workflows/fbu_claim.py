@@ -1,8 +1,10 @@
 """One FBU claim (forfait + tranche 1, or tranche 2) from submission to payment.
 
-Wonen-Vlaanderen decides through an update; a rejected claim waits for the OCMW to correct and resubmit it; an
-approved claim is paid exactly once: the payment system books by idempotency key (the claim id) and the
-``PayoutPaid`` event is appended with a deterministic id, so retries, crashes and replays add nothing.
+Wonen-Vlaanderen decides through an update. A claim its case submitted (``submitted_by_case``) starts with that
+first decision, from its ``ClaimSubmitted`` in the log (``api/claim_workflows.py``). A rejected claim waits for the
+OCMW to correct and resubmit it; an approved claim is paid exactly once: the payment system books by idempotency
+key (the claim id) and the ``PayoutPaid`` event is appended with a deterministic id, so retries, crashes and
+replays add nothing.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ class FbuClaimWorkflow:
     @workflow.init
     def __init__(self, inp: FbuClaimInput) -> None:
         self._inp = inp
-        self._writer = StreamWriter(inp.claim_id, inp.case_id, "fbu", inp.ocmw_id)
+        # A claim its case submitted already holds version 1 of its stream (the first ClaimSubmitted).
+        self._writer = StreamWriter(inp.claim_id, inp.case_id, "fbu", inp.ocmw_id,
+                                    version=1 if inp.submitted_by_case else 0)
         self._state = ClaimState(
             claim_id=inp.claim_id,
             case_id=inp.case_id,
@@ -60,13 +64,14 @@ class FbuClaimWorkflow:
             submitted_on=inp.submitted_on,
             attempt=1,
         )
-        self._submitted = False
+        self._submitted = inp.submitted_by_case
         self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, inp: FbuClaimInput) -> ClaimState:
-        async with self._lock:
-            await self._submit(comment=None)
+        if not inp.submitted_by_case:
+            async with self._lock:
+                await self._submit(comment=None)
         await workflow.wait_condition(lambda: self._state.status == "approved")
         async with self._lock:
             receipt = await workflow.execute_activity(

@@ -1,5 +1,7 @@
 """Claiming the fund's payouts: the initial claim (forfait + tranche 1) when the agreement first comes into force,
-tranche 2 on stable housing. Each claim runs as an ``FbuClaim`` child workflow that outlives the case if need be.
+tranche 2 on stable housing. The case submits a claim in the step's own append; the claim's ``FbuClaim`` workflow,
+which outlives the case if need be, starts when Wonen-Vlaanderen first acts on it (cases started before
+``CLAIMS_SUBMITTED_BY_THE_CASE`` start it as a child).
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -15,8 +18,9 @@ from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from schemas.activities import ClaimTermsQuery, WorkingDaysQuery
+    from schemas.events import StreamWriter
     from schemas.fbu import ClaimKind, ClaimPayout, ClaimState, FbuClaimInput, Payout
-    from schemas.fbu_events import PayoutLine, PayoutsClaimed
+    from schemas.fbu_events import ClaimSubmitted, PayoutLine, PayoutsClaimed
     from schemas.fbu_rules import FbuRuleSet, check_eligibility, compute_payouts
 
 from workflows.common import lookup, next_task, today, v2
@@ -25,6 +29,7 @@ from workflows.fbu_base import FbuCaseBase, cause
 from workflows.fbu_claim import FbuClaimWorkflow
 
 T = TypeVar("T")
+ZERO = Decimal("0.00")
 
 # Runs started on this code open a case that only a later rule set covers (eligibility at opening is provisional;
 # the submission day's set decides); runs started before refused it at opening.
@@ -40,6 +45,11 @@ CLAIM_TERMS_IN_ONE_LOOKUP = "fbu-claim-terms-in-one-lookup"
 # 1 ms timer between them): in the answering task, the server's handling of the start held the answer back by
 # 100-150 ms under load (docs/performance.md). The claim is in the log before the answer either way.
 CLAIMS_STARTED_AFTER_THE_ANSWER = "fbu-claims-started-after-the-answer"
+# Runs on this code submit a claim themselves: its first ``ClaimSubmitted`` goes in the step's append, and no
+# workflow is started for it; the API starts the claim's workflow when Wonen-Vlaanderen first acts on it. Creating
+# a workflow in the step cost the server about as much as the three signatures together, and put every
+# signature's p99 above 400 ms with 20 cases in flight (docs/performance.md).
+CLAIMS_SUBMITTED_BY_THE_CASE = "fbu-claims-submitted-by-the-case"
 
 
 class PayoutSteps(FbuCaseBase):
@@ -107,10 +117,17 @@ class PayoutSteps(FbuCaseBase):
         for p in payouts:
             s.payouts.append(Payout(kind=p.kind, amount=p.amount, status="claimed", claim_id=claim_id,
                                     rule_set_id=s.rule_set_id))
+        lines = [PayoutLine(kind=p.kind, amount=p.amount) for p in payouts]
+        claimed = PayoutsClaimed(claim_id=claim_id, claim_kind=kind, payouts=lines, rule_set_id=s.rule_set_id,
+                                 agreement_in_force_on=s.agreement.in_force_on, claimed_on=today())
+        if v2() and workflow.patched(CLAIMS_SUBMITTED_BY_THE_CASE):
+            await self._submit_in_the_step(claimed, ClaimSubmitted(
+                claim_id=claim_id, claim_kind=kind, payouts=lines, amount=sum((p.amount for p in payouts), ZERO),
+                rule_set_id=s.rule_set_id, arrears_amount=s.arrears_amount, agreement_version=s.agreement.version,
+                agreement_in_force_on=s.agreement.in_force_on, submitted_on=today(), attempt=1, comment=None))
+            return
         if v2():  # in the log before the step answers, so the case page shows the claim at once
-            await self._emit(PayoutsClaimed(
-                claim_id=claim_id, claim_kind=kind, payouts=[PayoutLine(kind=p.kind, amount=p.amount) for p in payouts],
-                rule_set_id=s.rule_set_id, agreement_in_force_on=s.agreement.in_force_on, claimed_on=today()))
+            await self._emit(claimed)
         await self._flush()  # a step's held events are in the log before its claim workflow starts
         claim = FbuClaimInput(
             claim_id=claim_id,
@@ -135,6 +152,17 @@ class PayoutSteps(FbuCaseBase):
             self._claims_starting.append(asyncio.create_task(starting))  # confirmed by the server after the answer
         else:
             await start()
+
+    async def _submit_in_the_step(self, claimed: PayoutsClaimed, submitted: ClaimSubmitted) -> None:
+        """``PayoutsClaimed`` on the case's stream and the claim's first event on its own, in the step's append
+        (``CLAIMS_SUBMITTED_BY_THE_CASE``)."""
+        s = self._case
+        first = StreamWriter(submitted.claim_id, s.case_id, "fbu", s.ocmw_id).event(submitted, workflow.now())
+        holding = self._held is not None
+        self._held = [*(self._held or []), claimed]
+        await self._flush(first)
+        if not holding:
+            self._held = None
 
     async def _claims_started(self) -> None:
         """Before the run ends or continues as new: every claim workflow it started has been confirmed (a failed

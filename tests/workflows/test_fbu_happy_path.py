@@ -92,37 +92,47 @@ async def test_case_from_opening_to_tranche_2_paid(stack: Stack, payment_system)
     assert sorted(p["amount"] for p in refs) == ["1502.00", "360.00"]
 
 
-async def test_the_third_signature_answers_before_the_claim_workflow_is_confirmed(stack: Stack) -> None:
-    """The step appends its signature, the entry into force and the claim together and answers; the claim
-    workflow's start goes out in the next workflow task, and the server confirms it after the answer (patches
-    fbu-one-append-into-force, fbu-claims-started-in-background, fbu-claim-terms-in-one-lookup,
-    fbu-claims-started-after-the-answer)."""
+async def test_the_third_signature_submits_the_claim_in_its_own_append(stack: Stack) -> None:
+    """The step appends its signature, the entry into force, the claim on the case's stream and the claim's first
+    event on the claim's stream together, and starts no workflow (patches fbu-one-append-into-force,
+    fbu-claim-terms-in-one-lookup, fbu-claims-submitted-by-the-case): Wonen-Vlaanderen sees the claim at the
+    answer, and its first decision starts the claim's workflow."""
     from temporalio.api.enums.v1 import EventType
+    from temporalio.service import RPCError, RPCStatusCode
 
     d = Driver(stack)
     case_id, _ = await d.in_force_case()
     case = await d.case(case_id)
     assert case["status"] == "in_force"
     assert {p["status"] for p in case["payouts"]} == {"claimed"}  # the claim is in the log at the answer
-    rows = await stack.pool.fetch("SELECT type, recorded_at FROM domain_events WHERE stream = $1 ORDER BY position",
-                                  case_id)
-    last_three = rows[-3:]
-    assert [r["type"] for r in last_three] == ["AgreementSigned", "AgreementInForce", "PayoutsClaimed"]
-    assert len({r["recorded_at"] for r in last_three}) == 1  # one append: one transaction's now()
-    assert rows[-4]["recorded_at"] != last_three[0]["recorded_at"]
+    claim = await d.claim(case_id, "initial")  # no waiting: in the inbox at the answer
+    assert claim is not None and claim["amount"] == "1502.00" and claim["attempt"] == 1
+    rows = await stack.pool.fetch(
+        "SELECT stream, stream_version, type, recorded_at FROM domain_events WHERE case_id = $1 ORDER BY position",
+        case_id)
+    last_four = rows[-4:]
+    assert [r["type"] for r in last_four] == ["AgreementSigned", "AgreementInForce", "PayoutsClaimed",
+                                              "ClaimSubmitted"]
+    assert (last_four[-1]["stream"], last_four[-1]["stream_version"]) == (claim["claim_id"], 1)
+    assert len({r["recorded_at"] for r in last_four}) == 1  # one append: one transaction's now()
+    assert rows[-5]["recorded_at"] != last_four[0]["recorded_at"]
 
-    async def confirmed() -> list[EventType.ValueType] | None:
-        kinds = [e.event_type for e in (await stack.env.client.get_workflow_handle(case_id).fetch_history()).events]
-        return kinds if EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED in kinds else None
-
-    kinds = await eventually(confirmed)
-    answered = max(i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
-    initiated = kinds.index(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
-    started = kinds.index(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
-    assert answered < initiated < started
-    # The start goes out in a later workflow task than the answer (patch fbu-claims-started-after-the-answer).
-    assert EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in kinds[answered:initiated]
+    history = await stack.env.client.get_workflow_handle(case_id).fetch_history()
+    kinds = [e.event_type for e in history.events]
+    assert EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED not in kinds
     # Two local activities in the answering task: the claim's terms (rule set and landlord payment day) and the
     # one append (patch fbu-claim-terms-in-one-lookup).
-    history = await stack.env.client.get_workflow_handle(case_id).fetch_history()
     assert local_activities_answering_last_update(history) == ["fbu_claim_terms", "append_events"]
+    try:
+        await stack.env.client.get_workflow_handle(claim["claim_id"]).describe()
+        raise AssertionError("the claim's workflow exists before any decision")
+    except RPCError as exc:
+        assert exc.status == RPCStatusCode.NOT_FOUND
+
+    await d.decide(claim["claim_id"], "approve")
+    paid = await eventually(lambda: d.claim(case_id, "initial", status="paid"), within=30)
+    assert paid["payment_id"]
+    claim_events = await stack.pool.fetch(
+        "SELECT stream_version, type FROM domain_events WHERE stream = $1 ORDER BY stream_version", claim["claim_id"])
+    assert [(r["stream_version"], r["type"]) for r in claim_events] == [
+        (1, "ClaimSubmitted"), (2, "ClaimApproved"), (3, "PayoutPaid")]

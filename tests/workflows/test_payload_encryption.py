@@ -71,6 +71,7 @@ async def test_raw_histories_are_encrypted(stack: Stack) -> None:
     d = Driver(stack)
     case_id, _ = await d.in_force_case()
     claim = await eventually(lambda: d.claim(case_id, "initial"))
+    await d.decide(claim["claim_id"], "reject", "Attest ontbreekt")  # starts the claim's workflow, from the log
     energy = EnergyDriver(stack)
     energy_case, _ = await energy.open("gas")
     await energy.step(energy_case, "close", {"reason": "moved"})  # an update and its events in the history too
