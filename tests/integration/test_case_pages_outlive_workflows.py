@@ -53,7 +53,7 @@ async def test_every_case_url_answers_the_same_after_the_workflow_is_deleted(dev
         signed_case, _ = await d.in_force_case()
         await d.step(signed_case, "POST", "close", {"reason": "tenant_moved"})
 
-        async def claim_submitted() -> bool:  # the claim lives on after its case closes, in its own workflow
+        async def claim_submitted() -> bool:  # at once on this code; a claim workflow appended it after the answer
             return "ClaimSubmitted" in await d.event_types(signed_case)
 
         await eventually(claim_submitted, within=30)
