@@ -59,6 +59,18 @@ def later(d: date, days: int) -> date:
     return d + timedelta(days=days)
 
 
+async def workflow_exists(client: Any, workflow_id: str) -> bool:
+    """Whether Temporal knows the workflow (a claim has none until its first decision)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        assert exc.status == RPCStatusCode.NOT_FOUND
+        return False
+    return True
+
+
 class Driver:
     """Steps of an FBU case over the API, as an OCMW and as Wonen-Vlaanderen."""
 

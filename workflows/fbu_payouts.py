@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.fbu_events import ClaimSubmitted, PayoutLine, PayoutsClaimed
     from schemas.fbu_rules import FbuRuleSet, check_eligibility, compute_payouts
 
-from workflows.common import lookup, next_task, today, v2
+from workflows.common import emit, lookup, next_task, today, v2
 from workflows.contracts import add_working_days, fbu_claim_terms
 from workflows.fbu_base import FbuCaseBase, cause
 from workflows.fbu_claim import FbuClaimWorkflow
@@ -158,11 +158,11 @@ class PayoutSteps(FbuCaseBase):
         (``CLAIMS_SUBMITTED_BY_THE_CASE``)."""
         s = self._case
         first = StreamWriter(submitted.claim_id, s.case_id, "fbu", s.ocmw_id).event(submitted, workflow.now())
-        holding = self._held is not None
-        self._held = [*(self._held or []), claimed]
+        if self._held is None:  # a step outside ``_one_append`` (stable housing)
+            await emit(self._writer, claimed, elsewhere=[first])
+            return
+        self._held.append(claimed)
         await self._flush(first)
-        if not holding:
-            self._held = None
 
     async def _claims_started(self) -> None:
         """Before the run ends or continues as new: every claim workflow it started has been confirmed (a failed

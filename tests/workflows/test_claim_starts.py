@@ -6,23 +6,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.claim_workflows import claim_input, run_claim_update
 from api.problems import ErrorCode, Refusal
 from schemas.fbu import ClaimDecision
 from tests.conftest import Stack, eventually
-from tests.fbu_helpers import Driver
+from tests.fbu_helpers import Driver, workflow_exists
 from workflows.fbu_claim import FbuClaimWorkflow
-
-
-async def _exists(stack: Stack, workflow_id: str) -> bool:
-    try:
-        await stack.env.client.get_workflow_handle(workflow_id).describe()
-    except RPCError as exc:
-        assert exc.status == RPCStatusCode.NOT_FOUND
-        return False
-    return True
 
 
 async def _decide(d: Driver, claim_id: str, decision: str, key: str) -> tuple[int, dict[str, str]]:
@@ -36,7 +26,7 @@ async def test_concurrent_first_decisions_start_one_workflow_and_pay_once(stack:
     d = Driver(stack)
     case_id, _ = await d.in_force_case()
     claim = await d.claim(case_id, "initial")
-    assert claim is not None and not await _exists(stack, claim["claim_id"])
+    assert claim is not None and not await workflow_exists(stack.env.client, claim["claim_id"])
 
     answers = await asyncio.gather(_decide(d, claim["claim_id"], "approve", "wv-a"),
                                    _decide(d, claim["claim_id"], "approve", "wv-a"),  # the same request, retried
@@ -68,7 +58,7 @@ async def test_a_claim_no_longer_waiting_for_its_first_decision_is_never_started
         await run_claim_update(stack.env.client, stack.pool, stack.task_queue, claim["claim_id"], "paid",
                                FbuClaimWorkflow.decide, ClaimDecision(decision="approve"), None)
     assert refused.value.code is ErrorCode.STEP_OUT_OF_ORDER and "'paid'" in str(refused.value.detail)
-    assert not await _exists(stack, claim["claim_id"])
+    assert not await workflow_exists(stack.env.client, claim["claim_id"])
 
 
 async def test_the_workflow_input_comes_from_the_claims_first_event(stack: Stack) -> None:

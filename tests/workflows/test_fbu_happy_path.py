@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from schemas.calendar import brussels_date
 from tests.conftest import Stack, eventually
-from tests.fbu_helpers import OCMW, Driver, agreement_body, ok, open_body, sleep_until
+from tests.fbu_helpers import OCMW, Driver, agreement_body, ok, open_body, sleep_until, workflow_exists
 from tests.history_checks import local_activities_answering_last_update
 
 
@@ -98,7 +98,6 @@ async def test_the_third_signature_submits_the_claim_in_its_own_append(stack: St
     fbu-claim-terms-in-one-lookup, fbu-claims-submitted-by-the-case): Wonen-Vlaanderen sees the claim at the
     answer, and its first decision starts the claim's workflow."""
     from temporalio.api.enums.v1 import EventType
-    from temporalio.service import RPCError, RPCStatusCode
 
     d = Driver(stack)
     case_id, _ = await d.in_force_case()
@@ -123,11 +122,7 @@ async def test_the_third_signature_submits_the_claim_in_its_own_append(stack: St
     # Two local activities in the answering task: the claim's terms (rule set and landlord payment day) and the
     # one append (patch fbu-claim-terms-in-one-lookup).
     assert local_activities_answering_last_update(history) == ["fbu_claim_terms", "append_events"]
-    try:
-        await stack.env.client.get_workflow_handle(claim["claim_id"]).describe()
-        raise AssertionError("the claim's workflow exists before any decision")
-    except RPCError as exc:
-        assert exc.status == RPCStatusCode.NOT_FOUND
+    assert not await workflow_exists(stack.env.client, claim["claim_id"])  # none before any decision
 
     await d.decide(claim["claim_id"], "approve")
     paid = await eventually(lambda: d.claim(case_id, "initial", status="paid"), within=30)
