@@ -21,7 +21,7 @@ from schemas.fbu_events import AgreementDrafted, CaseOpened
 from tests.conftest import Stack
 from tests.energy_helpers import EnergyDriver, closed_event
 from tests.fbu_helpers import Driver
-from vangnet.storage import eventstore, projections
+from vangnet.storage import eventstore, fbu_document, projections
 from vangnet.storage.projections import APPEND_LOCK, stored_event
 
 
@@ -161,3 +161,38 @@ async def test_an_append_first_projects_events_the_read_models_lack(pool: asyncp
         assert await projections.checkpoint(conn) == last
         assert await eventstore.append(conn, [drafted]) == 0  # the same step again: nothing new, nothing lost
         assert await projections.checkpoint(conn) == last
+
+
+async def test_one_append_folds_every_case_document_it_touches_onto_the_stored_one(pool: asyncpg.Pool) -> None:
+    """The append reads the documents of the cases it touches in its insert statement (on each case's first row):
+    a case with a document gets its events folded onto that one, a case opened in the same append starts its own,
+    and the checkpoint moves past all of them; a rebuild from the log gives the same documents."""
+    suffix = datetime.now(UTC).strftime("%H%M%S%f")
+    known, new = f"docs-known-{suffix}", f"docs-new-{suffix}"
+    a, b = (StreamWriter(case, case, "fbu", "ocmw-44021") for case in (known, new))
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    async with pool.acquire() as conn:
+        opened = a.event(build(CaseOpened), at)
+        assert await eventstore.append(conn, [opened]) == 1
+        both = [a.event(build(AgreementDrafted), at), b.event(build(CaseOpened), at),
+                b.event(build(AgreementDrafted), at), b.event(build(CaseClosed), at)]
+        assert await eventstore.append(conn, both) == 4
+        rows = await conn.fetch("SELECT case_id, document FROM proj_case_documents WHERE case_id = ANY($1::text[])",
+                                [known, new])
+        docs = {r["case_id"]: json.loads(r["document"]) for r in rows}
+        assert docs[known]["status"] == "awaiting_signatures"
+        assert docs[known]["agreement"]["version"] == both[0].data["version"]
+        assert docs[known]["opened_on"] == opened.data["opened_on"]  # kept from the stored document
+        assert docs[new]["status"] == "closed"
+        assert await projections.checkpoint(conn) == await conn.fetchval("SELECT max(position) FROM domain_events")
+        folded = {case: _folded_document(await eventstore.case_events(conn, case)) for case in (known, new)}
+    assert folded == docs
+
+
+def _folded_document(events: list[Any]) -> dict[str, Any]:
+    """A case document folded from its events alone, as a rebuild would."""
+    doc = None
+    for event in events:
+        doc = fbu_document.fold(doc, event, decode(event))
+    assert doc is not None
+    return json.loads(doc.model_dump_json())

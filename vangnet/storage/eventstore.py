@@ -35,13 +35,16 @@ class StreamConflictError(RuntimeError):
     """A different event already holds this stream version: two writers on one stream (a bug, never retried)."""
 
 
-# One statement, one round trip under the lock: the step's events inserted in order, with the projector's checkpoint
-# and how many events before them the read models still lack (0 unless a rebuild or a repair left some: then the
-# projector reads the log from its checkpoint instead). The statement's snapshot does not see its own inserts, so
-# ``backlog`` counts only events that were there before.
+# One statement, one round trip under the lock: the step's events inserted in order; the projector's checkpoint moved
+# past them when the read models lack nothing before them (``backlog`` 0: then the caller projects exactly these
+# rows, in this transaction); and, on each case's first row, its case document as it stands, so the projector folds
+# without reading it again. The statement's snapshot does not see its own inserts, so ``backlog`` counts only
+# events that were there before. A retried append inserts nothing and moves nothing.
 _INSERT = """
 WITH checkpoint AS (
     SELECT COALESCE((SELECT position FROM projection_checkpoints WHERE projector = $11), 0) AS position
+), backlog AS (
+    SELECT count(*) AS backlog FROM domain_events, checkpoint WHERE domain_events.position > checkpoint.position
 ), inserted AS (
     INSERT INTO domain_events (event_id, stream, stream_version, case_id, case_kind, ocmw_id, type, schema_version,
                                data, occurred_at)
@@ -53,9 +56,14 @@ WITH checkpoint AS (
     ORDER BY n
     ON CONFLICT DO NOTHING
     RETURNING *
+), moved AS (
+    INSERT INTO projection_checkpoints (projector, position)
+    SELECT $11, max(position) FROM inserted HAVING count(*) > 0 AND (SELECT backlog FROM backlog) = 0
+    ON CONFLICT (projector) DO UPDATE SET position = EXCLUDED.position
 )
-SELECT inserted.*,
-       (SELECT count(*) FROM domain_events, checkpoint WHERE domain_events.position > checkpoint.position) AS backlog
+SELECT inserted.*, (SELECT backlog FROM backlog) AS backlog,
+       CASE WHEN row_number() OVER (PARTITION BY inserted.case_id ORDER BY inserted.position) = 1
+            THEN (SELECT document FROM proj_case_documents d WHERE d.case_id = inserted.case_id) END AS document
 FROM inserted ORDER BY position
 """
 
@@ -64,14 +72,17 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
     """Append events idempotently and project them; return how many were new.
 
     The lock is held from the insert to the commit, so that span is kept to few round trips: one statement inserts
-    the events and reads what the projector needs, and the projector folds the inserted rows without reading them
-    back (``docs/performance.md``)."""
+    the events, moves the checkpoint and reads the case documents, and the projector folds the inserted rows without
+    reading them back (``docs/performance.md``)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
         rows = await conn.fetch(_INSERT, *_columns(events), projections.PROJECTOR)
         await _refuse_conflicts(conn, events, {r["event_id"] for r in rows})
-        if rows and rows[0]["backlog"] == 0:
-            await projections.save_checkpoint(conn, await projections.project(conn, rows))
+        if rows and rows[0]["backlog"] == 0:  # the statement moved the checkpoint past these rows
+            documents: dict[str, str | None] = {}
+            for row in rows:  # a case's document comes on its first row
+                documents.setdefault(row["case_id"], row["document"])
+            await projections.project(conn, rows, documents)
         else:  # nothing new (a retried append), or events the read models still lack before ours
             await projections.catch_up(conn)
         started = sorted({r["case_id"] for r in rows if r["stream_version"] == 1})

@@ -8,7 +8,7 @@ transaction (``eventstore.append``): a step's effect is readable as soon as the 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -238,17 +238,22 @@ Document = fbu_document.FbuCaseDocument | energy_document.EnergyCaseDocument
 
 
 class _Documents:
-    """The case documents touched by a batch of events: read once, folded in memory, written once."""
+    """The case documents touched by a batch of events: read once (or handed over as ``stored``, read with the
+    events), folded in memory, written once."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, stored: Mapping[str, str | None]) -> None:
         self._conn = conn
+        self._stored = stored
         self._docs: dict[str, Document | None] = {}
         self._dirty: dict[str, StoredEvent] = {}
 
     async def _load(self, event: StoredEvent) -> Document | None:
         if event.case_id not in self._docs:
-            raw = await self._conn.fetchval("SELECT document FROM proj_case_documents WHERE case_id = $1",
-                                            event.case_id)
+            if event.case_id in self._stored:
+                raw = self._stored[event.case_id]
+            else:
+                raw = await self._conn.fetchval("SELECT document FROM proj_case_documents WHERE case_id = $1",
+                                                event.case_id)
             model = fbu_document.FbuCaseDocument if event.case_kind == "fbu" else energy_document.EnergyCaseDocument
             self._docs[event.case_id] = model.model_validate_json(raw) if raw is not None else None
         return self._docs[event.case_id]
@@ -321,10 +326,12 @@ async def checkpoint(conn: asyncpg.Connection) -> int:
     return int(position or 0)
 
 
-async def project(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> int:
+async def project(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record],
+                  documents_before: Mapping[str, str | None] | None = None) -> int:
     """Fold these events, in position order and right after the checkpoint, into the read models; the position of
-    the last one (``save_checkpoint`` records it)."""
-    documents = _Documents(conn)
+    the last one (``save_checkpoint`` records it). ``documents_before``: the stored documents of the cases these
+    rows touch, as they were before them (the append read them with its insert), so they are not read again."""
+    documents = _Documents(conn, documents_before or {})
     position = 0
     for row in rows:
         event = stored_event(row)
