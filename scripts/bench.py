@@ -12,7 +12,9 @@ API's write limit raised) and measures, in this order:
    housing → tranche 2 approved → paid);
 4. case-document read latency at an offered open-loop rate of 100, 200 and 500 requests/s (``bench_reads``);
 5. signature latency with 20 cases in flight: paced (each signer waits ``--sign-pause`` after an answer, the
-   target's measurement) and saturated (no pause: the stack's signatures/s, whose latency is the queue);
+   signers start spread over one case's three signatures: the target's measurement), in step (the same, all
+   signers at the same signature at the same time: a burst of claiming signatures every third pause) and
+   saturated (no pause: the stack's signatures/s, whose latency is the queue);
 6. read-your-writes of the case document after each step, and projection lag (``recorded_at - occurred_at`` of
    every event the run appended);
 7. the no-op limit again: how much the machine changed during the run (the table warns above 20 %).
@@ -62,7 +64,7 @@ class Counts:
     energy: int = 400
     lifecycles: int = 64
     read_seconds: float = 10.0
-    sign_cases: int = 60
+    sign_cases: int = 80  # per signature measurement
     ryw_cases: int = 3
 
 
@@ -200,19 +202,23 @@ class Run:
             if life and life["case_ids"]:
                 life["history_events"] = await self.lifecycle_events(api, life["case_ids"][0])
             await self.reads(ocmw, (life or {}).get("case_ids") or [])
-            ready = await self.phase("sign set-up", f"5. {2 * n.sign_cases} cases with an agreement, to sign",
-                                     sign_setup(api, 2 * n.sign_cases), appends=True)
+            ready = await self.phase("sign set-up", f"5. {3 * n.sign_cases} cases with an agreement, to sign",
+                                     sign_setup(api, 3 * n.sign_cases), appends=True)
             self.r["sign_setup"] = ready
             marks["sign set-up"] = await self.mark()
-            if ready and len(ready["case_ids"]) >= 2:
-                ids = ready["case_ids"]
-                half = len(ids) // 2
+            if ready and len(ready["case_ids"]) >= 3:
+                ids, pause = ready["case_ids"], self.args.sign_pause
+                third = len(ids) // 3
                 self.r["sign_paced"] = await self.phase(
-                    "sign paced", f"5. signatures with 20 cases in flight, {self.args.sign_pause:g} s between a "
-                    "signer's clicks", sign_latency(api, ids[:half], 20, self.args.sign_pause), appends=True)
+                    "sign paced", f"5. signatures with 20 cases in flight, {pause:g} s between a signer's clicks",
+                    sign_latency(api, ids[:third], 20, pause, spread=3 * pause), appends=True)
                 marks["sign paced"] = await self.mark()
+                self.r["sign_in_step"] = await self.phase(
+                    "sign in step", "5. the same, every signer at the same signature of its cases at the same time",
+                    sign_latency(api, ids[third:2 * third], 20, pause, spread=pause), appends=True)
+                marks["sign in step"] = await self.mark()
                 self.r["sign"] = await self.phase("sign", "5. signatures with 20 cases in flight, no pause (saturated)",
-                                                  sign_latency(api, ids[half:], 20), appends=True)
+                                                  sign_latency(api, ids[2 * third:], 20), appends=True)
             else:
                 self.r["errors"]["sign"] = "no case could be set up for signing"
             marks["sign"] = await self.mark()

@@ -252,17 +252,24 @@ async def sign_setup(api: Api, cases: int, concurrency: int = 8) -> dict[str, An
     return {**out.summary(seconds), "case_ids": ids}
 
 
-async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.0) -> dict[str, Any]:
+async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.0,
+                       spread: float | None = None) -> dict[str, Any]:
     """``clients`` clients sign at once, each on its own cases one after the other (tenant, landlord, OCMW), so
     ``clients`` cases are in flight throughout. A client waits ``pause`` seconds after each answer before its next
-    signature (a person's next click), and the clients start spread over one pause; with no pause they saturate
-    the stack and the latency is the queue in front of it (Little's law: ``clients`` ÷ signatures per second)."""
+    signature (a person's next click); with no pause they saturate the stack and the latency is the queue in front
+    of it (Little's law: ``clients`` ÷ signatures per second).
+
+    The clients start spread over ``spread`` seconds (one pause if not given). Over one pause, all of them are at
+    the same signature of their cases at the same time: every third second brings ``clients`` third signatures,
+    each of which puts an agreement in force and claims. Over three pauses (one case's three signatures), the
+    cases in flight are at every stage at any moment, as the cases of people who do not sign in step are."""
     signed = Outcomes()
     by_party: dict[str, list[float]] = {p: [] for p in PARTIES}
     started = time.monotonic()
+    spread = pause if spread is None else spread
 
     async def client(k: int, mine: list[str]) -> None:
-        await asyncio.sleep(pause * k / clients)
+        await asyncio.sleep(spread * k / clients)
         for case_id in mine:
             for party in PARTIES:
                 t0 = time.monotonic()
@@ -278,9 +285,9 @@ async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.
 
     await asyncio.gather(*(client(k, ids[k::clients]) for k in range(clients)))
     seconds = time.monotonic() - started
-    print(f"  signatures: {signed.ok} in {seconds:.1f} s, {clients} clients pausing {pause:g} s, "
-          f"errors {sum(signed.errors.values())}", file=sys.stderr, flush=True)
-    return {**signed.summary(seconds), "cases": len(ids), "clients": clients, "pause_s": pause,
+    print(f"  signatures: {signed.ok} in {seconds:.1f} s, {clients} clients pausing {pause:g} s, started over "
+          f"{spread:g} s, errors {sum(signed.errors.values())}", file=sys.stderr, flush=True)
+    return {**signed.summary(seconds), "cases": len(ids), "clients": clients, "pause_s": pause, "spread_s": spread,
             "by_party": {p: latency_ms(v) for p, v in by_party.items()}}  # the OCMW's signature also claims
 
 

@@ -296,9 +296,13 @@ def rows(r: dict[str, Any]) -> list[list[str]]:
                     f"{_num(paced.get('per_s'))}/s, {paced['n']} signatures{_errs(paced)})", _pair(paced),
                     "ms p50 / p99", "", f"p99 < {TARGETS['sign_p99_ms']:g} ms",
                     _verdict(p99 is not None and p99 < TARGETS["sign_p99_ms"])])
-        for party, figures in (paced.get("by_party") or {}).items():
-            out.append([f"  the {party}'s signature" + (" (the third: in force, and the claim)" if party == "ocmw"
-                                                         else ""), _pair(figures), "ms p50 / p99", "", "", ""])
+        out.extend(_by_party(paced))
+    in_step = r.get("sign_in_step")
+    if in_step:
+        out.append([f"sign in step (the same, every signer at the same signature: {in_step['clients']} claiming "
+                    f"signatures every {3 * in_step['pause_s']:g} s, {in_step['n']} signatures{_errs(in_step)})",
+                    _pair(in_step), "ms p50 / p99", "", "", ""])
+        out.extend(_by_party(in_step))
     sign = r.get("sign")
     if sign:
         out.append([f"sign ({sign['clients']} cases in flight, no pause: saturated, {sign['n']} signatures"
@@ -322,6 +326,12 @@ def rows(r: dict[str, Any]) -> list[list[str]]:
                     f"{ryw['shown_by_first_read']} / {ryw['steps']}", "shown by the first read", "", "all",
                     _verdict(ryw["steps"] > 0 and ryw["shown_by_first_read"] == ryw["steps"])])
     return out
+
+
+def _by_party(figures: dict[str, Any]) -> list[list[str]]:
+    return [[f"  the {party}'s signature" + (" (the third: in force, and the claim)" if party == "ocmw" else ""),
+             _pair(party_figures), "ms p50 / p99", "", "", ""]
+            for party, party_figures in (figures.get("by_party") or {}).items()]
 
 
 def render(r: dict[str, Any]) -> str:
