@@ -114,6 +114,61 @@ async def measure(env: dict[str, str], noops: int, step_workflows: int, steps: i
     return out
 
 
+async def step_floor(env: dict[str, str], cases: int, clients: int, pause: float, spread: float
+                     ) -> dict[str, Any]:
+    """The latency of an empty step at the paced signers' pace: ``clients`` clients, each on its own cases one
+    after the other, three updates a case, ``pause`` seconds after each answer, started spread over ``spread``
+    seconds (``bench_load.sign_latency``'s pacing). The product's signatures are measured right after it, so a
+    busy machine slows both and their ratio shows what the product adds to the floor."""
+    from bench_energy_report import percentile
+    from bench_workflows import SteppedCase, nothing
+    from temporalio.worker import Worker
+
+    from vangnet.platform.temporal_client import connect
+
+    settings = product_settings(env)
+    try:
+        client = await connect(settings)
+    except Exception as exc:
+        raise LimitError(f"cannot connect to Temporal at {settings.temporal_target}: {exc}") from exc
+    queue = f"bench-floor-{uuid.uuid4().hex[:8]}"
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+
+    async def client_loop(k: int, mine: list[Any]) -> None:
+        await asyncio.sleep(spread * k / clients)
+        for handle in mine:
+            for _ in range(3):
+                t0 = time.monotonic()
+                try:
+                    await handle.execute_update(SteppedCase.step, id=uuid.uuid4().hex)
+                except Exception as exc:
+                    errors[type(exc).__name__] += 1
+                    break
+                latencies.append(time.monotonic() - t0)
+                await asyncio.sleep(pause)
+
+    async with Worker(client, task_queue=queue, workflows=[SteppedCase], activities=[nothing],
+                      **product_tuning(settings)):
+        handles = [await client.start_workflow(SteppedCase.run, id=f"{queue}-{i}", task_queue=queue)
+                   for i in range(cases)]
+        started = time.monotonic()
+        await asyncio.gather(*(client_loop(k, handles[k::clients]) for k in range(clients)))
+        seconds = time.monotonic() - started
+
+    def ms(q: int) -> float | None:
+        v = percentile(latencies, q)
+        return round(v * 1000, 1) if v is not None else None
+
+    print(f"  empty steps: {len(latencies)} in {seconds:.1f} s, p50 {ms(50)} / p99 {ms(99)} ms, "
+          f"errors {sum(errors.values())}", file=sys.stderr, flush=True)
+    if not latencies:
+        raise LimitError(f"no empty step answered (errors: {dict(errors) or 'none'})")
+    return {"n": len(latencies), "seconds": round(seconds, 2), "per_s": round(len(latencies) / seconds, 2),
+            "p50_ms": ms(50), "p99_ms": ms(99), "max_ms": round(max(latencies) * 1000, 1), "cases": cases,
+            "clients": clients, "pause_s": pause, "spread_s": spread, "errors": dict(errors)}
+
+
 async def _events_per_workflow(handles: list[Any], sample: int = 3) -> int | None:
     counts: list[int] = []
     for handle in handles[:sample]:

@@ -230,8 +230,8 @@ async def scrape(http: httpx.AsyncClient, url: str | None, histograms: dict[str,
         if m is None or m.group(1) not in histograms:
             continue
         label = histograms[m.group(1)]
-        op = re.search(r'operation="([^"]+)"', m.group(3) or "")
-        key = f"{label} {op.group(1)}" if op else label
+        op = re.search(r'(operation|generation)="([^"]+)"', m.group(3) or "")
+        key = f"{label} {op.group(2)}" if op else label
         acc = out.setdefault(key, [0.0, 0.0])
         acc[0 if m.group(2) == "sum" else 1] += float(m.group(4))
     return {k: (v[0], v[1]) for k, v in out.items()}

@@ -119,7 +119,9 @@ async def settle(target: Target, most: float = 60.0) -> float:
 
 SDK_HISTOGRAMS = {**HISTOGRAMS,  # the product appends through local activities
                   "temporal_local_activity_execution_latency": "local activity: execution in the worker",
-                  "temporal_local_activity_succeed_endtoend_latency": "local activity: scheduled to completed"}
+                  "temporal_local_activity_succeed_endtoend_latency": "local activity: scheduled to completed",
+                  "vangnet_worker_gc_pause_seconds": "worker GC pause, generation"}  # worker/gc_pauses.py
+FULL_COLLECTION = "worker GC pause, generation 2"
 
 
 async def scrape_sdk(http: httpx.AsyncClient, url: str | None) -> dict[str, tuple[float, float]]:
@@ -289,12 +291,17 @@ def rows(r: dict[str, Any]) -> list[list[str]]:
                     f"p99 < {TARGETS['read_p99_ms']:g} ms" if target else "",
                     _verdict(p99 is not None and p99 < TARGETS["read_p99_ms"] and not read["errors"])
                     if target else ""])
+    floor = r.get("step_floor")
+    floor_p99 = (floor or {}).get("p99_ms")
+    if floor:
+        out.append([f"LIMIT: an empty step at the signers' pace (one local activity, {floor['n']} steps"
+                    f"{_errs(floor)})", _pair(floor), "ms p50 / p99", "1 (the floor)", "", ""])
     paced = r.get("sign_paced")
     if paced:
         p99 = paced.get("p99_ms")
         out.append([f"sign ({paced['clients']} cases in flight, {paced['pause_s']:g} s between a signer's clicks, "
                     f"{_num(paced.get('per_s'))}/s, {paced['n']} signatures{_errs(paced)})", _pair(paced),
-                    "ms p50 / p99", "", f"p99 < {TARGETS['sign_p99_ms']:g} ms",
+                    "ms p50 / p99", ratio(p99, floor_p99, "floor p99"), f"p99 < {TARGETS['sign_p99_ms']:g} ms",
                     _verdict(p99 is not None and p99 < TARGETS["sign_p99_ms"])])
         out.extend(_by_party(paced))
     in_step = r.get("sign_in_step")
@@ -374,4 +381,8 @@ def render(r: dict[str, Any]) -> str:
         lines += ["", "Appends waiting for the append lock (sampled every 50 ms): mean / max / share of the time"]
         lines += [f"  {phase:<16}{_num(w['mean_waiting'], 2):>8} / {w['max_waiting']:<3} / "
                   f"{w['share_with_waiters']:.0%}" for phase, w in waits.items()]
+    full = {k: v[FULL_COLLECTION] for k, v in (r.get("worker_sdk_metrics") or {}).items() if FULL_COLLECTION in v}
+    if full:
+        lines += ["", "The worker's full garbage collections (generation 2, each stops the whole worker): count / mean"]
+        lines += [f"  {phase:<16}{c['count']:>8} / {_num(c['mean_ms'], 0)} ms" for phase, c in full.items()]
     return "\n".join(lines)

@@ -36,3 +36,24 @@ class Steps:
     async def run(self, steps: int) -> None:
         for _ in range(steps):
             await workflow.execute_activity(nothing, start_to_close_timeout=timedelta(seconds=30))
+
+
+@workflow.defn(name="BenchSteppedCase")
+class SteppedCase:
+    """A case with nothing in it: three updates, each running ``nothing`` as a local activity, then it ends. An
+    update is accepted, runs one local activity and answers in one workflow task, as a product step (a signature)
+    does when it appends through a local activity; what the product adds (HTTP, the rules, the append) is not
+    here, so its latency is the floor a step cannot go under on this server and machine."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.steps >= 3)
+
+    @workflow.update(name="step")
+    async def step(self) -> int:
+        await workflow.execute_local_activity(nothing, start_to_close_timeout=timedelta(seconds=30))
+        self.steps += 1
+        return self.steps

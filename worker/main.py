@@ -32,6 +32,7 @@ from vangnet.rulebooks.rulebook import RuleBookError, load_energy_rule_book
 from vangnet.services import reconcile_schedule, reconciler, retention_schedule
 from vangnet.services.callbacks import run_forwarder
 from vangnet.storage.db import create_pool
+from worker.gc_pauses import GcPauses
 from worker.sandbox import workflow_runner
 from worker.task_failures import FailureCounter, report_forever
 from workflows.energy_case import EnergyCaseWorkflow
@@ -125,6 +126,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
                  overdue_seconds=settings.callback_overdue_seconds)
         forwarder = asyncio.create_task(run_forwarder(client, pool))
         failures = FailureCounter().install()
+        pauses = GcPauses(runtime.metric_meter).install() if runtime else None
         reporter = asyncio.create_task(report_forever(failures, pool))
         first_reconcile = asyncio.create_task(_reconcile_at_start(client, pool, settings))
         try:
@@ -135,6 +137,8 @@ async def run_worker(settings: Settings, database_url: str) -> None:
             first_reconcile.cancel()
             reporter.cancel()
             failures.uninstall()
+            if pauses:
+                pauses.uninstall()
 
 
 def warn_credit_index_not_set(settings: Settings, today: date) -> list[int]:

@@ -25,11 +25,13 @@ ROWS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
              "5xx")]),
     ]),
     ("Workflows and activities", [
-        ("Workflow task latency p95 (execution, replay)", "s", [
+        ("Workflow task latency p95 (execution, replay), worker GC pauses", "s", [
             ('histogram_quantile(0.95, sum by (le) (rate(temporal_workflow_task_execution_latency_bucket[5m])))',
              "execution"),
             ('histogram_quantile(0.95, sum by (le) (rate(temporal_workflow_task_replay_latency_bucket[5m])))',
-             "replay")]),
+             "replay"),
+            ('histogram_quantile(0.99, sum by (le) (rate(vangnet_worker_gc_pause_seconds_bucket{generation="2"}[5m])))',
+             "full GC pause p99 (stops the worker)")]),
         ("Activity latency p95 by type", "s", [
             ('histogram_quantile(0.95, sum by (le, activity_type) '
              '(rate(temporal_activity_execution_latency_bucket[5m])))', "{{activity_type}}"),
