@@ -118,8 +118,8 @@ async def step_floor(env: dict[str, str], cases: int, clients: int, pause: float
                      ) -> dict[str, Any]:
     """The latency of an empty step at the paced signers' pace: ``clients`` clients, each on its own cases one
     after the other, three updates a case, ``pause`` seconds after each answer, started spread over ``spread``
-    seconds (``bench_load.sign_latency``'s pacing). The product's signatures are measured right after it, so a
-    busy machine slows both and their ratio shows what the product adds to the floor."""
+    seconds (``bench_load.sign_latency``'s pacing). It runs right after the product's paced signatures (so it cannot
+    disturb them): a busy machine slows both, and their ratio shows what the product adds to the floor."""
     from bench_energy_report import percentile
     from bench_workflows import SteppedCase, nothing
     from temporalio.worker import Worker

@@ -265,6 +265,7 @@ async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.
     cases in flight are at every stage at any moment, as the cases of people who do not sign in step are."""
     signed = Outcomes()
     by_party: dict[str, list[float]] = {p: [] for p in PARTIES}
+    timed: list[tuple[float, float, str]] = []  # (seconds into the measurement, latency, party)
     started = time.monotonic()
     spread = pause if spread is None else spread
 
@@ -280,6 +281,7 @@ async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.
                     break
                 signed.latencies.append(time.monotonic() - t0)
                 by_party[party].append(signed.latencies[-1])
+                timed.append((t0 - started, signed.latencies[-1], party))
                 signed.ok += 1
                 await asyncio.sleep(pause)
 
@@ -288,7 +290,10 @@ async def sign_latency(api: Api, ids: list[str], clients: int, pause: float = 0.
     print(f"  signatures: {signed.ok} in {seconds:.1f} s, {clients} clients pausing {pause:g} s, started over "
           f"{spread:g} s, errors {sum(signed.errors.values())}", file=sys.stderr, flush=True)
     return {**signed.summary(seconds), "cases": len(ids), "clients": clients, "pause_s": pause, "spread_s": spread,
-            "by_party": {p: latency_ms(v) for p, v in by_party.items()}}  # the OCMW's signature also claims
+            "by_party": {p: latency_ms(v) for p, v in by_party.items()},  # the OCMW's signature also claims
+            # when the slowest ones started: together (a stall of the stack) or spread (its queue)
+            "slowest": [{"at_s": round(at, 2), "ms": round(1000 * lat, 1), "party": party}
+                        for at, lat, party in sorted(timed, key=lambda x: -x[1])[:6]]}
 
 
 def _signer(api: Api, party: str) -> Callable[[str], Awaitable[Any]]:

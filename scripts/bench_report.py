@@ -249,6 +249,17 @@ def _errs(d: dict[str, Any] | None) -> str:
     return f", {n} errors" if n else ""
 
 
+def _slowest(r: dict[str, Any]) -> list[str]:
+    """When each signature measurement's slowest signatures started: within a fraction of a second of each other,
+    the whole stack stalled; spread out, they queued."""
+    lines = []
+    for key, name in (("sign_paced", "paced"), ("sign_in_step", "in step")):
+        slow = sorted((r.get(key) or {}).get("slowest") or [], key=lambda x: x["at_s"])
+        if slow:
+            lines.append(f"  {name:<16}" + ", ".join(f"{x['at_s']:.1f} s {x['party']} {x['ms']:.0f} ms" for x in slow))
+    return ["", "The slowest signatures, by when they started (seconds into the measurement):", *lines] if lines else []
+
+
 def rows(r: dict[str, Any]) -> list[list[str]]:
     """measurement, figure, unit, ratio to limit, target, result."""
     limit = r.get("limit") or {}
@@ -381,6 +392,7 @@ def render(r: dict[str, Any]) -> str:
         lines += ["", "Appends waiting for the append lock (sampled every 50 ms): mean / max / share of the time"]
         lines += [f"  {phase:<16}{_num(w['mean_waiting'], 2):>8} / {w['max_waiting']:<3} / "
                   f"{w['share_with_waiters']:.0%}" for phase, w in waits.items()]
+    lines += _slowest(r)
     full = {k: v[FULL_COLLECTION] for k, v in (r.get("worker_sdk_metrics") or {}).items() if FULL_COLLECTION in v}
     if full:
         lines += ["", "The worker's full garbage collections (generation 2, each stops the whole worker): count / mean"]
