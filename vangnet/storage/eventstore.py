@@ -37,9 +37,11 @@ class StreamConflictError(RuntimeError):
 
 # One statement, one round trip under the lock: the step's events inserted in order; the projector's checkpoint moved
 # past them when the read models lack nothing before them (``backlog`` 0: then the caller projects exactly these
-# rows, in this transaction); and, on each case's first row, its case document as it stands, so the projector folds
-# without reading it again. The statement's snapshot does not see its own inserts, so ``backlog`` counts only
-# events that were there before. A retried append inserts nothing and moves nothing.
+# rows, in this transaction); on each case's first row, its case document as it stands, so the projector folds
+# without reading it again; and ``STREAM_STARTED`` notified once for each case with an inserted first event of a
+# stream (PostgreSQL delivers it at commit, and never if the transaction rolls back). The statement's snapshot does
+# not see its own inserts, so ``backlog`` counts only events that were there before. A retried append inserts
+# nothing, moves nothing and notifies nothing: with no row to return, ``started`` is never evaluated.
 _INSERT = """
 WITH checkpoint AS (
     SELECT COALESCE((SELECT position FROM projection_checkpoints WHERE projector = $11), 0) AS position
@@ -60,8 +62,11 @@ WITH checkpoint AS (
     INSERT INTO projection_checkpoints (projector, position)
     SELECT $11, max(position) FROM inserted HAVING count(*) > 0 AND (SELECT backlog FROM backlog) = 0
     ON CONFLICT (projector) DO UPDATE SET position = EXCLUDED.position
+), started AS (
+    SELECT count(pg_notify($12, case_id)) AS streams
+    FROM (SELECT DISTINCT case_id FROM inserted WHERE stream_version = 1) AS first_events
 )
-SELECT inserted.*, (SELECT backlog FROM backlog) AS backlog,
+SELECT inserted.*, (SELECT backlog FROM backlog) AS backlog, (SELECT streams FROM started) AS streams_started,
        CASE WHEN row_number() OVER (PARTITION BY inserted.case_id ORDER BY inserted.position) = 1
             THEN (SELECT document FROM proj_case_documents d WHERE d.case_id = inserted.case_id) END AS document
 FROM inserted ORDER BY position
@@ -72,11 +77,11 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
     """Append events idempotently and project them; return how many were new.
 
     The lock is held from the insert to the commit, so that span is kept to few round trips: one statement inserts
-    the events, moves the checkpoint and reads the case documents, and the projector folds the inserted rows without
-    reading them back (``docs/performance.md``)."""
+    the events, moves the checkpoint, reads the case documents and notifies the streams it starts, and the projector
+    folds the inserted rows without reading them back (``docs/performance.md``)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-        rows = await conn.fetch(_INSERT, *_columns(events), projections.PROJECTOR)
+        rows = await conn.fetch(_INSERT, *_columns(events), projections.PROJECTOR, STREAM_STARTED)
         await _refuse_conflicts(conn, events, {r["event_id"] for r in rows})
         if rows and rows[0]["backlog"] == 0:  # the statement moved the checkpoint past these rows
             documents: dict[str, str | None] = {}
@@ -85,9 +90,6 @@ async def append(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> int
             await projections.project(conn, rows, documents)
         else:  # nothing new (a retried append), or events the read models still lack before ours
             await projections.catch_up(conn)
-        started = sorted({r["case_id"] for r in rows if r["stream_version"] == 1})
-        if started:
-            await conn.execute("SELECT pg_notify($1, c) FROM unnest($2::text[]) AS c", STREAM_STARTED, started)
     return len(rows)
 
 
