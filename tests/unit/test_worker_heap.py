@@ -20,7 +20,9 @@ def test_start_up_objects_leave_the_collector_garbage_first_is_freed_and_later_o
     del cycle
     try:
         frozen = freeze_start_up_heap()
-        assert frozen > 0 and frozen == gc.get_freeze_count()
+        # Nothing else freezes, but frozen objects may still be freed (by another test's background threads,
+        # say), so the count can only have fallen since.
+        assert frozen > 1000 and 0 < gc.get_freeze_count() <= frozen
         assert probe() is None  # collected before the freeze, not kept for the life of the process
         assert all(o is not start_up for o in gc.get_objects())  # frozen: a full collection skips it
         later = Node()
