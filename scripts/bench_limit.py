@@ -45,6 +45,16 @@ def product_tuning(settings: Any) -> dict[str, Any]:
     return dict(tuning(settings))
 
 
+async def _connect(settings: Any) -> Any:
+    """The product's client (same data converter and payload codec), or why the limit cannot be measured."""
+    from vangnet.platform.temporal_client import connect
+
+    try:
+        return await connect(settings)
+    except Exception as exc:
+        raise LimitError(f"cannot connect to Temporal at {settings.temporal_target}: {exc}") from exc
+
+
 async def _closed_loop(start: Callable[[int], Awaitable[Any]], count: int, concurrency: int,
                        errors: Counter[str]) -> tuple[int, float, list[Any]]:
     """``count`` workflows, ``concurrency`` at a time, each started and awaited; (completed, seconds, handles)."""
@@ -72,14 +82,9 @@ async def measure(env: dict[str, str], noops: int, step_workflows: int, steps: i
     from bench_workflows import Noop, Steps, nothing
     from temporalio.worker import Worker
 
-    from vangnet.platform.temporal_client import connect
-
     settings = product_settings(env)
     tuning = product_tuning(settings)
-    try:
-        client = await connect(settings)
-    except Exception as exc:
-        raise LimitError(f"cannot connect to Temporal at {settings.temporal_target}: {exc}") from exc
+    client = await _connect(settings)
     queue = f"bench-limit-{uuid.uuid4().hex[:8]}"
     errors: Counter[str] = Counter()
     out: dict[str, Any] = {"task_queue": queue, "tuning": tuning, "concurrency": concurrency,
@@ -120,17 +125,12 @@ async def step_floor(env: dict[str, str], cases: int, clients: int, pause: float
     after the other, three updates a case, ``pause`` seconds after each answer, started spread over ``spread``
     seconds (``bench_load.sign_latency``'s pacing). It runs right after the product's paced signatures (so it cannot
     disturb them): a busy machine slows both, and their ratio shows what the product adds to the floor."""
-    from bench_energy_report import percentile
+    from bench_load import latency_ms
     from bench_workflows import SteppedCase, nothing
     from temporalio.worker import Worker
 
-    from vangnet.platform.temporal_client import connect
-
     settings = product_settings(env)
-    try:
-        client = await connect(settings)
-    except Exception as exc:
-        raise LimitError(f"cannot connect to Temporal at {settings.temporal_target}: {exc}") from exc
+    client = await _connect(settings)
     queue = f"bench-floor-{uuid.uuid4().hex[:8]}"
     latencies: list[float] = []
     errors: Counter[str] = Counter()
@@ -156,16 +156,12 @@ async def step_floor(env: dict[str, str], cases: int, clients: int, pause: float
         await asyncio.gather(*(client_loop(k, handles[k::clients]) for k in range(clients)))
         seconds = time.monotonic() - started
 
-    def ms(q: int) -> float | None:
-        v = percentile(latencies, q)
-        return round(v * 1000, 1) if v is not None else None
-
-    print(f"  empty steps: {len(latencies)} in {seconds:.1f} s, p50 {ms(50)} / p99 {ms(99)} ms, "
-          f"errors {sum(errors.values())}", file=sys.stderr, flush=True)
+    figures = latency_ms(latencies)
+    print(f"  empty steps: {len(latencies)} in {seconds:.1f} s, p50 {figures['p50_ms']} / p99 {figures['p99_ms']} "
+          f"ms, errors {sum(errors.values())}", file=sys.stderr, flush=True)
     if not latencies:
         raise LimitError(f"no empty step answered (errors: {dict(errors) or 'none'})")
-    return {"n": len(latencies), "seconds": round(seconds, 2), "per_s": round(len(latencies) / seconds, 2),
-            "p50_ms": ms(50), "p99_ms": ms(99), "max_ms": round(max(latencies) * 1000, 1), "cases": cases,
+    return {**figures, "seconds": round(seconds, 2), "per_s": round(len(latencies) / seconds, 2), "cases": cases,
             "clients": clients, "pause_s": pause, "spread_s": spread, "errors": dict(errors)}
 
 
