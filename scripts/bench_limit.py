@@ -1,8 +1,9 @@
 """The limit for ``scripts/bench.py``: what the Temporal server of the stack does with workflows that do nothing.
 
 A worker in the benchmark process, on its own task queue, with the product worker's tuning
-(``worker.main.tuning``) and the product's client (``vangnet.platform.temporal_client.connect``: same data converter and
-payload codec), runs no-op workflows and workflows of K empty activities against the stack's Temporal server.
+(``worker.main.tuning``), its workflow runner (``worker.sandbox``) and the product's client
+(``vangnet.platform.temporal_client.connect``: same data converter and payload codec), runs no-op workflows and
+workflows of K empty activities against the stack's Temporal server.
 Every product figure is divided by these, measured minutes apart on the same machine, so a busy machine moves
 both and the ratio holds.
 """
@@ -43,6 +44,15 @@ def product_tuning(settings: Any) -> dict[str, Any]:
         raise LimitError(f"cannot import worker.main.tuning, so the limit cannot use the product worker's tuning "
                          f"({type(exc).__name__}: {exc})") from exc
     return dict(tuning(settings))
+
+
+def product_runner() -> Any:
+    """The product worker's workflow runner (its sandbox, and how it answers the SDK's serialization contexts)."""
+    try:
+        from worker.sandbox import workflow_runner
+    except Exception as exc:
+        raise LimitError(f"cannot import worker.sandbox.workflow_runner ({type(exc).__name__}: {exc})") from exc
+    return workflow_runner()
 
 
 async def _connect(settings: Any) -> Any:
@@ -96,7 +106,8 @@ async def measure(env: dict[str, str], noops: int, step_workflows: int, steps: i
     def stepper(i: int) -> Awaitable[Any]:
         return client.start_workflow(Steps.run, steps, id=f"{queue}-steps-{i}", task_queue=queue)
 
-    async with Worker(client, task_queue=queue, workflows=[Noop, Steps], activities=[nothing], **tuning):
+    async with Worker(client, task_queue=queue, workflows=[Noop, Steps], activities=[nothing],
+                      workflow_runner=product_runner(), **tuning):
         await _closed_loop(lambda i: noop(-1 - i), concurrency, concurrency, Counter())  # warm-up, not counted
         done, seconds, handles = await _closed_loop(noop, noops, concurrency, errors)
         out["noop"] = {"workflows": done, "seconds": round(seconds, 2),
@@ -149,7 +160,7 @@ async def step_floor(env: dict[str, str], cases: int, clients: int, pause: float
                 await asyncio.sleep(pause)
 
     async with Worker(client, task_queue=queue, workflows=[SteppedCase], activities=[nothing],
-                      **product_tuning(settings)):
+                      workflow_runner=product_runner(), **product_tuning(settings)):
         handles = [await client.start_workflow(SteppedCase.run, id=f"{queue}-{i}", task_queue=queue)
                    for i in range(cases)]
         started = time.monotonic()

@@ -15,13 +15,25 @@ recorded case took 170 ms of CPU instead of 75): that is every energy case opene
 into its cache. The modules that define the workflow classes stay in the sandbox. What the sandbox no longer checks
 in the helpers (a call to the clock, randomness or I/O) a test checks in their source
 (``tests/unit/test_workflow_determinism.py``), and their module-level values are constants that no run changes.
+
+The SDK asks a workflow for the serialization context of every payload sequence it encodes or decodes (to give the
+codec the activity's or workflow's identity), and the sandbox answers each question by ``exec``-ing a code string
+with its importer applied: 0.1-0.2 ms a question, about 1 ms of the worker's CPU per workflow task, as much as the
+workflow code itself (``docs/performance.md``). The answer reads a few fields of the workflow instance and needs no
+sandbox, so ``DirectContextRunner`` asks the instance directly. It leans on the SDK's runner internals: if they
+change, it falls back to the SDK's own path, and ``tests/workflows/test_sandbox_contexts.py`` fails so that we notice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
+import temporalio.converter
+from temporalio.converter._extstore import StorageDriverStoreContext
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox._runner import _Instance
 
 WORKFLOW_HELPERS = tuple(f"workflows.{name}" for name in (
     "common", "contracts", "energy_calendar", "energy_callbacks", "energy_deadlines", "energy_minimal_supply",
@@ -37,4 +49,35 @@ def workflow_runner() -> SandboxedWorkflowRunner:
         base,
         invalid_module_members=base.invalid_module_members.with_child_unrestricted("zoneinfo", "ZoneInfo"),
     )
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+    return DirectContextRunner(restrictions=restrictions)
+
+
+class DirectContextRunner(SandboxedWorkflowRunner):
+    """The SDK's sandboxed runner, whose instances answer serialization-context questions without the sandbox."""
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return DirectContextInstance(det, self.runner_class, self.restrictions)
+
+
+class DirectContextInstance(_Instance):
+    """A sandboxed workflow instance that reads its serialization contexts from the instance inside the sandbox."""
+
+    def __init__(self, details: WorkflowInstanceDetails, runner_class: type[WorkflowRunner],
+                 restrictions: SandboxRestrictions) -> None:
+        super().__init__(details, runner_class, restrictions)
+        inner = getattr(self.globals_and_locals.get("__temporal_in_sandbox"), "instance", None)
+        has_both = all(callable(getattr(inner, name, None))
+                       for name in ("get_serialization_context", "get_external_store_context"))
+        self.inner: Any = inner if has_both else None  # None: the SDK changed; take its own path
+
+    def get_serialization_context(self, command_info: Any) -> temporalio.converter.SerializationContext | None:
+        if self.inner is None:
+            return super().get_serialization_context(command_info)
+        context: temporalio.converter.SerializationContext | None = self.inner.get_serialization_context(command_info)
+        return context
+
+    def get_external_store_context(self, command_info: Any) -> StorageDriverStoreContext:
+        if self.inner is None:
+            return super().get_external_store_context(command_info)
+        context: StorageDriverStoreContext = self.inner.get_external_store_context(command_info)
+        return context
