@@ -18,7 +18,7 @@ in the helpers (a call to the clock, randomness or I/O) a test checks in their s
 
 The SDK asks a workflow for the serialization context of every payload sequence it encodes or decodes (to give the
 codec the activity's or workflow's identity), and the sandbox answers each question by ``exec``-ing a code string
-with its importer applied: 0.1-0.2 ms a question, about 1 ms of the worker's CPU per workflow task, as much as the
+with its importer applied: 0.1-0.2 ms a question, about 1 ms of the worker's CPU per activation, as much as the
 workflow code itself (``docs/performance.md``). The answer reads a few fields of the workflow instance and needs no
 sandbox, so ``DirectContextRunner`` asks the instance directly. It leans on the SDK's runner internals: if they
 change, it falls back to the SDK's own path, and ``tests/workflows/test_sandbox_contexts.py`` fails so that we notice.
@@ -27,8 +27,10 @@ change, it falls back to the SDK's own path, and ``tests/workflows/test_sandbox_
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
+import structlog
 import temporalio.converter
 from temporalio.converter._extstore import StorageDriverStoreContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
@@ -41,6 +43,8 @@ WORKFLOW_HELPERS = tuple(f"workflows.{name}" for name in (
     "fbu_payouts", "fbu_plan", "fbu_status",
 ))
 PASSTHROUGH = ("schemas", "stdnum", "structlog", "zoneinfo", *WORKFLOW_HELPERS)
+
+log = structlog.get_logger(__name__)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -69,6 +73,8 @@ class DirectContextInstance(_Instance):
         has_both = all(callable(getattr(inner, name, None))
                        for name in ("get_serialization_context", "get_external_store_context"))
         self.inner: Any = inner if has_both else None  # None: the SDK changed; take its own path
+        if self.inner is None:
+            _warn_once()
 
     def get_serialization_context(self, command_info: Any) -> temporalio.converter.SerializationContext | None:
         if self.inner is None:
@@ -81,3 +87,9 @@ class DirectContextInstance(_Instance):
             return super().get_external_store_context(command_info)
         context: StorageDriverStoreContext = self.inner.get_external_store_context(command_info)
         return context
+
+
+@functools.cache
+def _warn_once() -> None:
+    log.warning("the SDK's sandbox runner changed: serialization contexts are asked through the sandbox again "
+                "(correct, but about 1 ms more CPU per activation); see worker/sandbox.py")
