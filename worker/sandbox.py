@@ -70,23 +70,21 @@ class DirectContextInstance(_Instance):
                  restrictions: SandboxRestrictions) -> None:
         super().__init__(details, runner_class, restrictions)
         inner = getattr(self.globals_and_locals.get("__temporal_in_sandbox"), "instance", None)
-        has_both = all(callable(getattr(inner, name, None))
-                       for name in ("get_serialization_context", "get_external_store_context"))
-        self.inner: Any = inner if has_both else None  # None: the SDK changed; take its own path
+        # the instance in the sandbox answers both questions (``WorkflowInstance`` declares them); None: the SDK
+        # changed, take its own path
+        self.inner = inner if isinstance(inner, WorkflowInstance) else None
         if self.inner is None:
             _warn_once()
 
     def get_serialization_context(self, command_info: Any) -> temporalio.converter.SerializationContext | None:
         if self.inner is None:
             return super().get_serialization_context(command_info)
-        context: temporalio.converter.SerializationContext | None = self.inner.get_serialization_context(command_info)
-        return context
+        return self.inner.get_serialization_context(command_info)
 
     def get_external_store_context(self, command_info: Any) -> StorageDriverStoreContext:
         if self.inner is None:
             return super().get_external_store_context(command_info)
-        context: StorageDriverStoreContext = self.inner.get_external_store_context(command_info)
-        return context
+        return self.inner.get_external_store_context(command_info)
 
 
 @functools.cache

@@ -90,8 +90,8 @@ async def test_the_direct_path_is_taken() -> None:
     instance = workflow_runner().create_instance(details)
     assert isinstance(instance, DirectContextInstance)
     assert instance.inner is not None, "the SDK's runner changed: serialization contexts go through the sandbox again"
-    assert instance.get_serialization_context(None) == _Instance.get_serialization_context(instance, None)
-    assert instance.get_external_store_context(None) == _Instance.get_external_store_context(instance, None)
     direct = instance.get_serialization_context(None)
+    assert direct == _Instance.get_serialization_context(instance, None)
+    assert instance.get_external_store_context(None) == _Instance.get_external_store_context(instance, None)
     instance.inner = None  # what an SDK with other internals gives: the SDK's own path, the same answer
     assert instance.get_serialization_context(None) == direct
