@@ -81,9 +81,9 @@ def token(env: dict[str, str], role: str) -> str:
 
 
 def database_dsn(target: Target, var: Path) -> str:
-    """The DSN ``vangnet dev`` gave its worker; else the embedded server's socket under the var dir."""
+    """The DSN ``vangnet dev`` gave its workers; else the embedded server's socket under the var dir."""
     try:
-        dsn = target.worker.environ().get("VANGNET_DATABASE_URL")
+        dsn = target.workers[0].environ().get("VANGNET_DATABASE_URL")
     except psutil.Error:
         dsn = None
     return dsn or f"postgresql://postgres:@/vangnet?host={var / 'pg'}"
@@ -91,8 +91,8 @@ def database_dsn(target: Target, var: Path) -> str:
 
 def profilers(target: Target, out: Path | None, phase: str, api_only: bool = False
               ) -> list[subprocess.Popen[bytes]]:
-    """py-spy on the worker and the API (``DIR/worker-PHASE.svg``, ``DIR/api-PHASE.svg``) during a phase, when it is
-    installed (it is no dependency)."""
+    """py-spy on each worker and the API (``DIR/worker-PID-PHASE.svg``, ``DIR/api-PHASE.svg``) during a phase, when
+    it is installed (it is no dependency)."""
     if out is None:
         return []
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
@@ -101,7 +101,8 @@ def profilers(target: Target, out: Path | None, phase: str, api_only: bool = Fal
         return []
     out.mkdir(parents=True, exist_ok=True)
     procs = []
-    for name, proc in (("worker", None if api_only else target.worker), ("api", target.api)):
+    workers = [] if api_only else [(f"worker-{p.pid}", p) for p in target.workers]
+    for name, proc in [*workers, ("api", target.api)]:
         if proc is not None:
             procs.append(subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--nonblocking",  # noqa: S603
                                            "--output", str(out / f"{name}-{phase}.svg")],

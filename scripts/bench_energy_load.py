@@ -192,7 +192,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cases", type=int, default=10_000, help="energy cases to open (default 10000)")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     p.add_argument("--api", help="use the stack running at this URL instead of starting one")
-    p.add_argument("--worker-pid", type=int, help="with --api: the worker process (default: found with psutil)")
+    p.add_argument("--worker-pid", type=int, action="append",
+                   help="with --api: a worker process, repeatable (default: every one found with psutil)")
     p.add_argument("--api-pid", type=int, help="with --api: the API process (default: the port's listener)")
     p.add_argument("--temporal-pid", type=int, help="with --api: the Temporal server process")
     p.add_argument("--postgres-pid", type=int, help="with --api: the PostgreSQL postmaster")
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             stack = OwnStack(args.writes_per_minute, args.keep, dict(kv.split("=", 1) for kv in args.set))
             print(f"starting vangnet dev in {stack.root} …", file=sys.stderr, flush=True)
             target = stack.start()
-        print(f"stack: {target.description}; worker pid {target.worker.pid}, API pid "
+        print(f"stack: {target.description}; worker pids {', '.join(str(p.pid) for p in target.workers)}, API pid "
               f"{target.api.pid if target.api else '?'}, Temporal pid {target.temporal.pid if target.temporal else '?'}"
               f", postmaster pid {target.postmaster.pid if target.postmaster else '?'}", file=sys.stderr, flush=True)
         token = args.token or issue_token(target.env)

@@ -111,7 +111,7 @@ class Sampler:
             with contextlib.suppress(psutil.Error):
                 pg = [self.target.postmaster, *self.target.postmaster.children(recursive=True)]
         t = self.target
-        watched = {"worker": [t.worker], "temporal": [t.temporal] if t.temporal else [], "postgres": pg,
+        watched = {"worker": list(t.workers), "temporal": [t.temporal] if t.temporal else [], "postgres": pg,
                    "api": [t.api] if t.api else [], "bench": [self._me]}
         rest: list[psutil.Process] = []
         if t.dev is not None:
@@ -213,19 +213,23 @@ HISTOGRAMS = {
 METRIC_LINE = re.compile(r'^(\w+)_(sum|count)(\{[^}]*\})? (\S+)$')
 
 
-async def scrape(http: httpx.AsyncClient, url: str | None, histograms: dict[str, str] | None = None
+async def scrape(http: httpx.AsyncClient, urls: list[str], histograms: dict[str, str] | None = None
                  ) -> dict[str, tuple[float, float]]:
-    """Sum and count of the SDK's latency histograms (server calls per operation); empty when metrics are off.
-    ``histograms`` maps metric names to labels (default: ``HISTOGRAMS``)."""
+    """Sum and count of the SDK's latency histograms (server calls per operation), over every worker's endpoint;
+    empty when metrics are off. ``histograms`` maps metric names to labels (default: ``HISTOGRAMS``)."""
     histograms = HISTOGRAMS if histograms is None else histograms
-    if url is None:
-        return {}
-    try:
-        r = await http.get(url, timeout=10)
-    except httpx.HTTPError:
-        return {}
     out: dict[str, list[float]] = {}
-    for line in r.text.splitlines() if r.status_code == 200 else []:
+    for url in urls:
+        try:
+            r = await http.get(url, timeout=10)
+        except httpx.HTTPError:
+            continue
+        _add_histograms(out, r.text if r.status_code == 200 else "", histograms)
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _add_histograms(out: dict[str, list[float]], text: str, histograms: dict[str, str]) -> None:
+    for line in text.splitlines():
         m = METRIC_LINE.match(line)
         if m is None or m.group(1) not in histograms:
             continue
@@ -234,7 +238,6 @@ async def scrape(http: httpx.AsyncClient, url: str | None, histograms: dict[str,
         key = f"{label} {op.group(2)}" if op else label
         acc = out.setdefault(key, [0.0, 0.0])
         acc[0 if m.group(2) == "sum" else 1] += float(m.group(4))
-    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 def metric_means(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]

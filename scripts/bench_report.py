@@ -37,8 +37,8 @@ class CpuMeter:
         if t.postmaster is not None:
             with contextlib.suppress(psutil.Error):
                 pg = [t.postmaster, *t.postmaster.children(recursive=True)]
-        groups = {"temporal": [t.temporal] if t.temporal else [], "worker": [t.worker], "api": [t.api] if t.api else [],
-                  "postgres": pg, "bench": [self.me]}
+        groups = {"temporal": [t.temporal] if t.temporal else [], "worker": list(t.workers),
+                  "api": [t.api] if t.api else [], "postgres": pg, "bench": [self.me]}
         taken = {p.pid for procs in groups.values() for p in procs}
         rest: list[psutil.Process] = []
         if t.dev is not None:
@@ -93,15 +93,18 @@ async def settle(target: Target, most: float = 60.0) -> float:
     """Wait until the worker and the API are idle and Temporal nearly so, and return how long that took: a
     backlog one measurement leaves behind (requests a saturated API still works on) must not be billed to the
     next one."""
-    procs = {"worker": target.worker, "api": target.api, "temporal": target.temporal}
+    procs = {"worker": list(target.workers), "api": [target.api] if target.api else [],
+             "temporal": [target.temporal] if target.temporal else []}
 
     def used() -> dict[str, float]:
+        """CPU seconds per group (the workers together); a group none of whose processes could be read is left
+        out."""
         out: dict[str, float] = {}
-        for name, p in procs.items():
-            if p is not None:
+        for name, group in procs.items():
+            for p in group:
                 with contextlib.suppress(psutil.Error):
                     t = p.cpu_times()
-                    out[name] = t.user + t.system
+                    out[name] = out.get(name, 0.0) + t.user + t.system
         return out
 
     started = time.monotonic()
@@ -124,9 +127,9 @@ SDK_HISTOGRAMS = {**HISTOGRAMS,  # the product appends through local activities
 FULL_COLLECTION = "worker GC pause, generation 2"
 
 
-async def scrape_sdk(http: httpx.AsyncClient, url: str | None) -> dict[str, tuple[float, float]]:
+async def scrape_sdk(http: httpx.AsyncClient, urls: list[str]) -> dict[str, tuple[float, float]]:
     """``bench_measure.scrape`` with the local-activity histograms too."""
-    return await scrape(http, url, SDK_HISTOGRAMS)
+    return await scrape(http, urls, SDK_HISTOGRAMS)
 
 
 # ---- projection lag -------------------------------------------------------------------------------------------

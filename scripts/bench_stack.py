@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,15 +39,27 @@ class BenchError(Exception):
 
 
 def free_ports(names: tuple[str, ...]) -> dict[str, int]:
-    """One distinct free port per listener (the kernel may hand out the same number twice; skip repeats)."""
+    """One distinct free port per listener, each with the next one free too (``vangnet dev`` gives its second worker
+    the metrics port after the first's); the kernel may hand out the same number twice, so repeats are skipped."""
     ports: dict[str, int] = {}
     while len(ports) < len(names):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if port not in ports.values():
+        taken = {p + k for p in ports.values() for k in (0, 1)}
+        if not {port, port + 1} & taken and _bindable(port + 1):
             ports[names[len(ports)]] = port
     return ports
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass
@@ -56,14 +68,14 @@ class Target:
 
     api_url: str
     env: dict[str, str]
-    worker: psutil.Process
+    workers: list[psutil.Process]  # every worker process of the stack (``vangnet dev`` runs ``dev_workers``)
     api: psutil.Process | None
     temporal: psutil.Process | None
     postmaster: psutil.Process | None
     temporal_db: Path | None
     description: str
     dev: psutil.Process | None = None  # ``vangnet dev``: itself and its other children (the simulators) are "dev_rest"
-    worker_metrics: str | None = None  # the worker's Prometheus endpoint (Temporal SDK metrics)
+    worker_metrics: list[str] = field(default_factory=list)  # the workers' Prometheus endpoints (SDK metrics)
 
 
 def postmaster_of(var: Path) -> psutil.Process | None:
@@ -189,20 +201,20 @@ class OwnStack:
             time.sleep(0.1)
         self.healthy_after = time.monotonic() - started
         children = psutil.Process(self.proc.pid).children()
-        worker = next((p for p in children if is_vangnet(p, "worker")), None)
-        if worker is None:
+        workers = [p for p in children if is_vangnet(p, "worker")]
+        if not workers:
             raise BenchError(f"no 'vangnet worker' process under vangnet dev (pid {self.proc.pid})")
         temporal = next((p for p in children if is_temporal_server(p)), None)
         address = self.extra_env.get("VANGNET_TEMPORAL_ADDRESS", "")
         if temporal is None and address.rpartition(":")[2].isdigit():  # an external Temporal server on this host
             temporal = listener(int(address.rpartition(":")[2]))
         return Target(
-            api_url=self.api_url, env=self.env(), worker=worker,
+            api_url=self.api_url, env=self.env(), workers=workers,
             api=next((p for p in children if is_vangnet(p, "api")), None), temporal=temporal,
             postmaster=postmaster_of(self.var), temporal_db=db_filename(temporal) or self.var / "temporal.db",
             description=f"own vangnet dev in {self.root} (healthy after {self.healthy_after:.1f} s)",
             dev=psutil.Process(self.proc.pid),
-            worker_metrics=f"http://127.0.0.1:{self.ports['worker_metrics']}/metrics")
+            worker_metrics=[f"http://127.0.0.1:{port}/metrics" for port in metrics_ports(workers)])
 
     def stop(self, timeout: float = 60) -> None:
         """Ctrl-C to the whole process group, as a terminal would; SIGKILL everything if it does not stop."""
@@ -266,16 +278,15 @@ def attach(args: argparse.Namespace) -> Target:
         if parent is not None and is_vangnet(parent, "dev"):
             dev, siblings = parent, parent.children()
     if args.worker_pid:
-        worker = psutil.Process(args.worker_pid)
+        workers = [psutil.Process(pid) for pid in args.worker_pid]
     else:
-        same = [p for p in siblings if is_vangnet(p, "worker")]
-        if not same:  # not under vangnet dev: every worker on this machine that talks to the same Temporal
+        workers = [p for p in siblings if is_vangnet(p, "worker")]
+        if not workers:  # not under vangnet dev: every worker on this machine that talks to the same Temporal
             address = api_env.get("VANGNET_TEMPORAL_ADDRESS")
-            same = [p for p in psutil.process_iter() if is_vangnet(p, "worker")
-                    and (address is None or _environ(p).get("VANGNET_TEMPORAL_ADDRESS") == address)]
-        if len(same) != 1:
-            raise BenchError(f"found {len(same)} 'vangnet worker' processes for {url}; give --worker-pid")
-        worker = same[0]
+            workers = [p for p in psutil.process_iter() if is_vangnet(p, "worker")
+                       and (address is None or _environ(p).get("VANGNET_TEMPORAL_ADDRESS") == address)]
+        if not workers:
+            raise BenchError(f"found no 'vangnet worker' process for {url}; give --worker-pid")
     temporal: psutil.Process | None
     if args.temporal_pid:
         temporal = psutil.Process(args.temporal_pid)
@@ -288,12 +299,17 @@ def attach(args: argparse.Namespace) -> Target:
     var = Path(api_env["VANGNET_VAR_DIR"]) if "VANGNET_VAR_DIR" in api_env else None
     postmaster = psutil.Process(args.postgres_pid) if args.postgres_pid else (
         postmaster_of(var) if var is not None else None)
-    metrics_port = _environ(worker).get("VANGNET_WORKER_METRICS_PORT", "9464")
     env = dict(os.environ)
     env.update({k: v for k, v in api_env.items() if k.startswith("VANGNET_")})  # same key file for `vangnet token`
-    return Target(api_url=url, env=env, worker=worker, api=api, temporal=temporal, postmaster=postmaster,
+    return Target(api_url=url, env=env, workers=workers, api=api, temporal=temporal, postmaster=postmaster,
                   temporal_db=db_filename(temporal), description=f"running stack at {url}", dev=dev,
-                  worker_metrics=f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port != "0" else None)
+                  worker_metrics=[f"http://127.0.0.1:{port}/metrics" for port in metrics_ports(workers)])
+
+
+def metrics_ports(workers: list[psutil.Process]) -> list[int]:
+    """Each worker's metrics port, from its environment (9464 when unset; none when 0)."""
+    ports = [int(_environ(p).get("VANGNET_WORKER_METRICS_PORT", "9464")) for p in workers]
+    return [port for port in ports if port]
 
 
 def _environ(proc: psutil.Process) -> dict[str, str]:

@@ -74,10 +74,14 @@ def workspace(**extra: str) -> Iterator[Workspace]:
     (root / "wd").mkdir()
     ports: dict[str, int] = {}
     names = ("api", "payments", "worker_metrics", "temporal", "temporal_ui", "netbeheerder")
-    while len(ports) < len(names):  # free_port() may hand out the same number twice; keep them distinct
+    # free_port() may hand out the same number twice: keep them distinct, each with its next port free too (the
+    # worker metrics' second port)
+    while len(ports) < len(names):
         port = free_port()
-        if port not in ports.values():
+        taken = {p + k for p in ports.values() for k in (0, 1)}
+        if not {port, port + 1} & taken and port_is_free(port + 1):
             ports[names[len(ports)]] = port
+    ports["worker_metrics_2"] = ports["worker_metrics"] + 1  # vangnet dev's second worker (``dev_workers``)
     try:
         yield Workspace(cwd=root / "wd", var=root / "var", ports=ports, extra=dict(extra))
     finally:

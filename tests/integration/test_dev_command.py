@@ -69,8 +69,10 @@ def check_running_embedded(dev: Dev, ws: Workspace) -> None:
     ui_settings = httpx.get(f"http://127.0.0.1:{ws.ports['temporal_ui']}/api/v1/settings", timeout=10).json()
     assert ui_settings["Codec"]["Endpoint"] == f"{ws.api_url}/codec"  # the UI decrypts through our codec
 
-    worker_metrics = f"http://127.0.0.1:{ws.ports['worker_metrics']}/metrics"
-    poll(lambda: "temporal_" in httpx.get(worker_metrics, timeout=5).text, 30, "Temporal SDK metrics on the worker")
+    for name in ("worker_metrics", "worker_metrics_2"):  # two workers by default (``dev_workers``), a port each
+        worker_metrics = f"http://127.0.0.1:{ws.ports[name]}/metrics"
+        poll(lambda url=worker_metrics: "temporal_" in httpx.get(url, timeout=5).text, 30,
+             f"Temporal SDK metrics on the worker at {worker_metrics}")
 
 
 def token(ws: Workspace) -> dict[str, str]:

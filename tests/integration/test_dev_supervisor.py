@@ -18,12 +18,15 @@ from vangnet.stack.embedded import port_in_use
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ctrl_c_reaches_children")]
 
 
+def children(dev: Dev, last_arg: str) -> list[psutil.Process]:
+    return [proc for proc in psutil.Process(dev.proc.pid).children()
+            if proc.cmdline()[-1:] == [last_arg] or (last_arg == "temporal" and "start-dev" in proc.cmdline())]
+
+
 def child(dev: Dev, last_arg: str) -> psutil.Process:
-    for proc in psutil.Process(dev.proc.pid).children():
-        cmdline = proc.cmdline()
-        if cmdline[-1:] == [last_arg] or (last_arg == "temporal" and "start-dev" in cmdline):
-            return proc
-    raise AssertionError(f"no {last_arg} child")
+    found = children(dev, last_arg)
+    assert found, f"no {last_arg} child"
+    return found[0]
 
 
 def wait_for(dev: Dev, text: str, timeout: float = 60) -> None:
@@ -39,13 +42,18 @@ def test_killed_components_come_back_and_healthz_names_them_meanwhile() -> None:
         dev = Dev(ws)
         try:
             dev.wait_healthy(90)
-            worker = child(dev, "worker")
+            workers = children(dev, "worker")
+            assert len(workers) == 2, workers  # ``dev_workers``
+            worker = workers[-1]
+            first = worker.environ()["VANGNET_WORKER_METRICS_PORT"] == str(ws.ports["worker_metrics"])
+            name = "worker-1" if first else "worker-2"
             worker.kill()
-            print(f"injected: SIGKILL to the worker (pid {worker.pid})")
-            wait_for(dev, "restarted the worker process")
+            print(f"injected: SIGKILL to {name} (pid {worker.pid})")
+            wait_for(dev, f"restarted the {name} process")
             assert dev.wait_healthy(60)["worker"] == "ok"
-            assert child(dev, "worker").pid != worker.pid
-            print("verified: the worker was restarted and /healthz is ok again")
+            now = children(dev, "worker")
+            assert len(now) == 2 and worker.pid not in [p.pid for p in now], now
+            print(f"verified: {name} was restarted and /healthz is ok again")
 
             temporal = child(dev, "temporal")
             temporal.kill()

@@ -58,11 +58,18 @@ def test_the_worker_gc_histogram_is_read_per_generation(report: Any) -> None:
             'temporal_workflow_task_execution_latency_sum{namespace="default"} 3\n'
             'temporal_workflow_task_execution_latency_count{namespace="default"} 10\n')
 
-    async def scrape() -> dict[str, tuple[float, float]]:
-        transport = httpx.MockTransport(lambda request: httpx.Response(200, text=body))
-        async with httpx.AsyncClient(transport=transport) as http:
-            return dict(await report.scrape_sdk(http, "http://worker/metrics"))
+    async def scrape(urls: list[str]) -> dict[str, tuple[float, float]]:
+        def answer(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, text=body) if request.url.host != "down" else httpx.Response(503)
 
-    scraped = asyncio.run(scrape())
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            return dict(await report.scrape_sdk(http, urls))
+
+    scraped = asyncio.run(scrape(["http://worker-1/metrics"]))
     assert scraped[report.FULL_COLLECTION] == (0.5, 2.0)
     assert scraped["worker GC pause, generation 0"] == (0.0, 40.0)
+    # the workers' histograms add up; an endpoint that does not answer adds nothing
+    both = asyncio.run(scrape(["http://worker-1/metrics", "http://down/metrics", "http://worker-2/metrics"]))
+    assert both[report.FULL_COLLECTION] == (1.0, 4.0)
+    assert both["worker GC pause, generation 0"] == (0.0, 80.0)
+    assert asyncio.run(scrape([])) == {}

@@ -66,9 +66,10 @@ def _dev(settings: Settings) -> None:
 
 
 def _run_dev(settings: Settings) -> None:
+    workers = _workers(settings)
     for port, what in ((settings.api_port, "API"), (settings.payment_sim_port, "payment simulator"),
                        (settings.netbeheerder_sim_port, "netbeheerder simulator"),
-                       (settings.worker_metrics_port, "worker metrics")):
+                       *((port, f"{name} metrics") for name, port in workers)):
         if port:
             require_free_port("127.0.0.1", port, what)
     var = settings.var_dir.resolve()
@@ -103,9 +104,12 @@ def _run_dev(settings: Settings) -> None:
                 ui_port=settings.embedded_temporal_ui_port, namespace=settings.temporal_namespace,
                 sqlite_pragmas=settings.embedded_temporal_sqlite_pragmas,
                 extra=["--ui-codec-endpoint", f"http://{settings.api_host}:{settings.api_port}/codec"]))
-        for name, command in (("payments", "sim-payments"), ("netbeheerder", "sim-netbeheerder"),
-                              ("worker", "worker"), ("api", "api")):
+        for name, command in (("payments", "sim-payments"), ("netbeheerder", "sim-netbeheerder")):
             supervisor.add(name, lambda command=command: popen([*me, command], env))  # type: ignore[misc]
+        for name, port in workers:
+            worker_env = {**env, "VANGNET_WORKER_METRICS_PORT": str(port)}
+            supervisor.add(name, lambda worker_env=worker_env: popen([*me, "worker"], worker_env))  # type: ignore[misc]
+        supervisor.add("api", lambda: popen([*me, "api"], env))
         deadline = time.monotonic() + 60
         while not port_in_use(settings.api_host, settings.api_port):
             supervisor.check()
@@ -123,7 +127,7 @@ def _run_dev(settings: Settings) -> None:
             f"  PostgreSQL     {'embedded in ' + str(var / 'pg') if pg else 'external'}\n"
             f"  Payments sim   http://127.0.0.1:{settings.payment_sim_port}/payments\n"
             f"  Netbeheerder   http://127.0.0.1:{settings.netbeheerder_sim_port}/v1/requests  (simulator)\n"
-            f"  Worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics\n"
+            f"  Worker metrics {_metrics_urls(workers)}\n"
             "  Token          vangnet token --role ocmw --org ocmw-44021\n",
             fg=typer.colors.GREEN, err=True)
         while True:
@@ -143,6 +147,20 @@ def _run_dev(settings: Settings) -> None:
                 except Exception as exc:
                     typer.echo(f"PostgreSQL stop: {exc}", err=True)
             supervisor.status_file.unlink(missing_ok=True)
+
+
+def _workers(settings: Settings) -> list[tuple[str, int]]:
+    """Each worker's name and metrics port: ``worker`` alone, or ``worker-1``, ``worker-2``, … on consecutive ports
+    from ``worker_metrics_port`` (0 keeps every one's metrics off)."""
+    n, first = settings.dev_workers, settings.worker_metrics_port
+    return [("worker" if n == 1 else f"worker-{i + 1}", first + i if first else 0) for i in range(n)]
+
+
+def _metrics_urls(workers: list[tuple[str, int]]) -> str:
+    urls = [f"http://127.0.0.1:{port}/metrics" for _, port in workers if port]
+    if not urls:
+        return "(off)"
+    return urls[0] if len(urls) == 1 else f"{urls[0]} … :{workers[-1][1]} (one per worker)"
 
 
 def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # `vangnet dev` restarts a component that dies; it gives up after this many deaths within the window.
     dev_restart_budget: int = Field(5, ge=0, description="Restarts allowed per component within the window.")
     dev_restart_window_seconds: float = Field(60.0, gt=0, description="The window of the restart budget.")
+    dev_workers: int = Field(2, ge=1, le=16, description="Worker processes `vangnet dev` runs, as production runs "
+                             "replicas: a case's steps and opens spread over them (docs/performance.md).")
     supervisor_status_file: Path | None = Field(None, description="Set by `vangnet dev` for its children: the "
                                                 "supervisor's component states, which /healthz reports.")
 
